@@ -1,0 +1,1 @@
+//! Golden request bodies (added in the next commit).
