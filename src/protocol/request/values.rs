@@ -71,7 +71,8 @@ fn append_raw(buf: &mut BytesMut, v: RawValue<'_>) -> Result<(), EncodeError> {
 
 /// Reads one bound value as the given version defines it: a [value] on v4+ (lengths
 /// below -2 are an error), a [bytes] on v3 where every negative length is null
-/// (spec v3 section 3 and 4.1.4; Cassandra reads v3 the same way).
+/// (spec v3 section 3 "[bytes]: ... If n<0 ... the value represented is `null`", and
+/// v3 section 4.1.4, where values are [bytes]). Such lengths are stored as -1.
 pub(crate) fn read_bound_value<'a>(
     buf: &mut &'a [u8],
     version: ProtocolVersion,
