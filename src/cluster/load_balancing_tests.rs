@@ -255,3 +255,13 @@ fn shuffle_is_a_permutation_for_every_size() {
         assert_eq!(seen, (0..size).collect::<Vec<_>>(), "size {size}");
     }
 }
+
+#[test]
+fn plans_and_views_can_cross_await_points() {
+    fn send<T: Send>() {}
+    fn sync<T: Sync>() {}
+    send::<QueryPlan<'static>>();
+    sync::<ClusterView>();
+    send::<ClusterView>();
+    sync::<DefaultPolicy>();
+}

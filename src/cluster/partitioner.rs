@@ -41,6 +41,11 @@ impl fmt::Display for Token {
 /// it is the first 64 bits of `MurmurHash.hash3_x64_128(key, seed 0)`, where Cassandra's
 /// port reads the 1..=15 tail bytes as *signed* Java bytes (sign-extended before shifting,
 /// unlike the reference C++), and `i64::MIN` is normalized to `i64::MAX`.
+///
+/// ```
+/// // `SELECT token(k) FROM t WHERE k = 1` for an `int` partition key `k`:
+/// assert_eq!(ringbolt::murmur3_token(&1_i32.to_be_bytes()).value(), -4069959284402364209);
+/// ```
 pub fn murmur3_token(key: &[u8]) -> Token {
     if key.is_empty() {
         return Token::MIN;
