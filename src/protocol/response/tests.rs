@@ -1,0 +1,1 @@
+//! Round-trip and hostile-input tests of the response bodies (filled below).
