@@ -9,7 +9,7 @@ use crate::protocol::{DecodeError, EncodeError};
 /// A server authentication challenge; answer with AUTH_RESPONSE.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthChallenge {
-    /// The challenge token; `None` when the server sent a null [bytes].
+    /// The challenge token; `None` when the server sent a null `[bytes]`.
     pub token: Option<Bytes>,
 }
 

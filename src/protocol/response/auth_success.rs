@@ -9,7 +9,7 @@ use crate::protocol::{DecodeError, EncodeError};
 /// Authentication succeeded; the connection is ready.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthSuccess {
-    /// Final information from the server; `None` when it sent a null [bytes].
+    /// Final information from the server; `None` when it sent a null `[bytes]`.
     pub token: Option<Bytes>,
 }
 

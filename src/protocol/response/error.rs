@@ -285,6 +285,15 @@ impl ErrorBody {
                 what: "error code does not match its kind",
             });
         }
+        if let ErrorKind::Unknown { code, .. } = &self.kind {
+            // A known code would decode as its typed kind, not round-trip as Unknown.
+            let probe = read_kind(*code, version, &Bytes::new(), &mut &[][..]);
+            if !matches!(probe, Ok(ErrorKind::Unknown { .. })) {
+                return Err(EncodeError::Invalid {
+                    what: "Unknown error kind with a known code",
+                });
+            }
+        }
         wire::write_int(out, self.code);
         wire::write_string(out, &self.message)?;
         write_kind(&self.kind, version, out)
@@ -382,8 +391,8 @@ fn read_kind(
     })
 }
 
-/// v5: `<reasonmap>` = [int] n, then n × (<endpoint [inetaddr]><failurecode [short]>).
-/// v3/v4: `<numfailures>` [int].
+/// v5: `<reasonmap>` = `[int]` n, then n × (<endpoint `[inetaddr]`><failurecode `[short]`>).
+/// v3/v4: `<numfailures>` `[int]`.
 fn read_failures(version: ProtocolVersion, cur: &mut &[u8]) -> Result<Failures, DecodeError> {
     if !version.is_v5() {
         return Ok(Failures::Count(wire::read_int(cur)?));

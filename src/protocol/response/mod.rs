@@ -35,11 +35,11 @@ pub use supported::{Supported, SupportedVersion};
 
 /// Envelope flag bits that shape a response body (spec v5 section 2.4.1.2).
 pub mod envelope_flags {
-    /// The body starts with a [uuid] tracing id.
+    /// The body starts with a `[uuid]` tracing id.
     pub const TRACING: u8 = 0x02;
-    /// A [bytes map] custom payload follows the tracing id and warnings.
+    /// A `[bytes map]` custom payload follows the tracing id and warnings.
     pub const CUSTOM_PAYLOAD: u8 = 0x04;
-    /// A [string list] of warnings follows the tracing id.
+    /// A `[string list]` of warnings follows the tracing id.
     pub const WARNING: u8 = 0x08;
 }
 
@@ -259,17 +259,17 @@ fn slice_of(body: &Bytes, part: &[u8]) -> Bytes {
     }
 }
 
-/// Reads [bytes] as a zero-copy slice of `body` (`None` is null).
+/// Reads `[bytes]` as a zero-copy slice of `body` (`None` is null).
 fn read_bytes_in(body: &Bytes, cur: &mut &[u8]) -> Result<Option<Bytes>, DecodeError> {
     Ok(wire::read_bytes(cur)?.map(|b| slice_of(body, b)))
 }
 
-/// Reads [short bytes] as a zero-copy slice of `body`.
+/// Reads `[short bytes]` as a zero-copy slice of `body`.
 fn read_short_bytes_in(body: &Bytes, cur: &mut &[u8]) -> Result<Bytes, DecodeError> {
     Ok(slice_of(body, wire::read_short_bytes(cur)?))
 }
 
-/// Reads an [int] that the spec uses as a count or length and must not be negative.
+/// Reads an `[int]` that the spec uses as a count or length and must not be negative.
 fn read_count(cur: &mut &[u8], what: &'static str) -> Result<usize, DecodeError> {
     let n = wire::read_int(cur)?;
     usize::try_from(n).map_err(|_| DecodeError::InvalidLength {

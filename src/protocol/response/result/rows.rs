@@ -193,7 +193,7 @@ impl RowsMetadata {
     }
 }
 
-/// A page of rows: metadata plus `rows_count * columns_count` [bytes] cells, kept as
+/// A page of rows: metadata plus `rows_count * columns_count` `[bytes]` cells, kept as
 /// an undecoded slice of the frame body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rows {
@@ -201,7 +201,7 @@ pub struct Rows {
     pub metadata: RowsMetadata,
     /// Number of rows in `rows_content`.
     pub rows_count: usize,
-    /// Exactly `rows_count * metadata.columns_count` well-formed [bytes] cells (checked
+    /// Exactly `rows_count * metadata.columns_count` well-formed `[bytes]` cells (checked
     /// on decode), row by row; a zero-copy slice of the frame body.
     pub rows_content: Bytes,
 }
@@ -225,7 +225,7 @@ impl Rows {
     }
 
     /// Appends metadata, rows count and the cells; fails when `rows_content` does not
-    /// hold exactly `rows_count * columns_count` [bytes].
+    /// hold exactly `rows_count * columns_count` `[bytes]`.
     pub fn encode(&self, version: ProtocolVersion, out: &mut BytesMut) -> Result<(), EncodeError> {
         let mut cur: &[u8] = &self.rows_content;
         let ok = walk_cells(&mut cur, self.rows_count, self.metadata.columns_count).is_ok();
@@ -241,7 +241,7 @@ impl Rows {
     }
 }
 
-/// Checks and skips `rows * cols` [bytes] cells, failing before the walk when the
+/// Checks and skips `rows * cols` `[bytes]` cells, failing before the walk when the
 /// remaining input cannot hold that many (each cell is at least its 4-byte length).
 fn walk_cells(cur: &mut &[u8], rows: usize, cols: usize) -> Result<(), DecodeError> {
     if rows > 0 && cols == 0 {
