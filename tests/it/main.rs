@@ -1,0 +1,1 @@
+//! Integration tests against a real Cassandra (filled by the local-Cassandra work).
