@@ -132,11 +132,18 @@ mod sans_io_test {
                         .lines()
                         .filter(|l| l.contains(&needle))
                         .collect::<Vec<_>>();
-                    assert!(bad.is_empty(), "{} names the async runtime: {bad:?}", path.display());
+                    assert!(
+                        bad.is_empty(),
+                        "{} names the async runtime: {bad:?}",
+                        path.display()
+                    );
                     checked += 1;
                 }
             }
         }
-        assert!(checked > 5, "expected to scan the protocol sources, scanned {checked}");
+        assert!(
+            checked > 5,
+            "expected to scan the protocol sources, scanned {checked}"
+        );
     }
 }

@@ -96,12 +96,7 @@ pub fn read_long_str<'a>(buf: &mut &'a [u8]) -> Result<&'a str> {
 /// Checks a count of items of at least `min_item` bytes each against the remaining
 /// input, so that a hostile count fails before anything is allocated.
 #[inline]
-pub fn check_count(
-    buf: &[u8],
-    count: usize,
-    min_item: usize,
-    what: &'static str,
-) -> Result<usize> {
+pub fn check_count(buf: &[u8], count: usize, min_item: usize, what: &'static str) -> Result<usize> {
     let need = count.saturating_mul(min_item.max(1));
     if need > buf.len() {
         return Err(DecodeError::Truncated {
@@ -194,8 +189,14 @@ pub fn read_vint(buf: &mut &[u8]) -> Result<i64> {
 pub fn read_inetaddr(buf: &mut &[u8]) -> Result<IpAddr> {
     let n = read_byte(buf)?;
     match n {
-        4 => Ok(IpAddr::V4(Ipv4Addr::from(take_array::<4>(buf, "[inetaddr]")?))),
-        16 => Ok(IpAddr::V6(Ipv6Addr::from(take_array::<16>(buf, "[inetaddr]")?))),
+        4 => Ok(IpAddr::V4(Ipv4Addr::from(take_array::<4>(
+            buf,
+            "[inetaddr]",
+        )?))),
+        16 => Ok(IpAddr::V6(Ipv6Addr::from(take_array::<16>(
+            buf,
+            "[inetaddr]",
+        )?))),
         _ => Err(DecodeError::Malformed {
             what: "[inetaddr] size",
         }),
@@ -508,20 +509,33 @@ mod tests {
             })
         );
         let mut c: &[u8] = &[0, 5, b'a'];
-        assert!(matches!(read_str(&mut c), Err(DecodeError::Truncated { need: 5, have: 1, .. })));
+        assert!(matches!(
+            read_str(&mut c),
+            Err(DecodeError::Truncated {
+                need: 5,
+                have: 1,
+                ..
+            })
+        ));
     }
 
     #[test]
     fn bytes_claiming_2gb_fails_without_allocating() {
         let mut c: &[u8] = &[0x7F, 0xFF, 0xFF, 0xFF, 1, 2, 3];
-        assert!(matches!(read_bytes(&mut c), Err(DecodeError::Truncated { .. })));
+        assert!(matches!(
+            read_bytes(&mut c),
+            Err(DecodeError::Truncated { .. })
+        ));
     }
 
     #[test]
     fn hostile_counts_fail_at_once() {
         // a [string list] claiming 65535 entries in 4 bytes
         let mut c: &[u8] = &[0xFF, 0xFF, 0, 1, b'a'];
-        assert!(matches!(read_string_list(&mut c), Err(DecodeError::Truncated { .. })));
+        assert!(matches!(
+            read_string_list(&mut c),
+            Err(DecodeError::Truncated { .. })
+        ));
         let mut c: &[u8] = &[0xFF, 0xFF, 0, 0];
         assert!(read_string_map(&mut c).is_err());
         let mut c: &[u8] = &[0xFF, 0xFF, 0, 0];
@@ -540,7 +554,10 @@ mod tests {
         assert_eq!(read_value(&mut c).unwrap(), RawValue::Null);
         assert_eq!(read_value(&mut c).unwrap(), RawValue::NotSet);
         assert_eq!(read_value(&mut c).unwrap(), RawValue::Bytes(b"xy"));
-        assert!(matches!(read_value(&mut c), Err(DecodeError::InvalidLength { len: -3, .. })));
+        assert!(matches!(
+            read_value(&mut c),
+            Err(DecodeError::InvalidLength { len: -3, .. })
+        ));
     }
 
     #[test]
@@ -553,7 +570,19 @@ mod tests {
 
     #[test]
     fn vint_round_trip_edges() {
-        let mut vals = vec![0i64, 1, -1, 63, -64, 64, 127, 128, i32::MAX as i64, i64::MAX, i64::MIN];
+        let mut vals = vec![
+            0i64,
+            1,
+            -1,
+            63,
+            -64,
+            64,
+            127,
+            128,
+            i32::MAX as i64,
+            i64::MAX,
+            i64::MIN,
+        ];
         for shift in 0..63 {
             vals.push(1i64 << shift);
             vals.push(-(1i64 << shift));
@@ -566,7 +595,17 @@ mod tests {
             assert_eq!(read_vint(&mut c).unwrap(), v, "value {v}");
             assert!(c.is_empty());
         }
-        for v in [0u64, 127, 128, 16383, 16384, u64::MAX, u64::MAX >> 1, 1 << 56, (1 << 56) - 1] {
+        for v in [
+            0u64,
+            127,
+            128,
+            16383,
+            16384,
+            u64::MAX,
+            u64::MAX >> 1,
+            1 << 56,
+            (1 << 56) - 1,
+        ] {
             let b = enc(|o| write_unsigned_vint(o, v));
             assert_eq!(read_unsigned_vint(&mut &b[..]).unwrap(), v, "value {v}");
         }
@@ -587,14 +626,26 @@ mod tests {
         assert_eq!(read_inet(&mut c).unwrap(), a);
         assert_eq!(read_inet(&mut c).unwrap(), b4);
         let mut c: &[u8] = &[7, 1, 2, 3, 4, 5, 6, 7];
-        assert!(matches!(read_inetaddr(&mut c), Err(DecodeError::Malformed { .. })));
+        assert!(matches!(
+            read_inetaddr(&mut c),
+            Err(DecodeError::Malformed { .. })
+        ));
     }
 
     #[test]
     fn maps_round_trip_in_order() {
-        let sm = vec![("CQL_VERSION".to_string(), "3.0.0".to_string()), ("A".into(), "b".into())];
-        let mm = vec![("COMPRESSION".to_string(), vec!["lz4".to_string(), "snappy".into()])];
-        let bm = vec![("k".to_string(), Some(Bytes::from_static(b"v"))), ("n".into(), None)];
+        let sm = vec![
+            ("CQL_VERSION".to_string(), "3.0.0".to_string()),
+            ("A".into(), "b".into()),
+        ];
+        let mm = vec![(
+            "COMPRESSION".to_string(),
+            vec!["lz4".to_string(), "snappy".into()],
+        )];
+        let bm = vec![
+            ("k".to_string(), Some(Bytes::from_static(b"v"))),
+            ("n".into(), None),
+        ];
         let b = enc(|o| {
             write_string_pairs(o, &sm).unwrap();
             write_string_multimap(o, &mm).unwrap();
@@ -612,7 +663,10 @@ mod tests {
         assert_eq!(read_short_bytes(&mut c).unwrap(), b"sb");
         assert!(c.is_empty());
         let mut c: &[u8] = &[0, 0x0B];
-        assert!(matches!(read_consistency(&mut c), Err(DecodeError::UnknownValue { .. })));
+        assert!(matches!(
+            read_consistency(&mut c),
+            Err(DecodeError::UnknownValue { .. })
+        ));
     }
 
     #[test]
@@ -627,6 +681,9 @@ mod tests {
     #[test]
     fn invalid_utf8_is_typed() {
         let mut c: &[u8] = &[0, 2, 0xFF, 0xFE];
-        assert!(matches!(read_str(&mut c), Err(DecodeError::InvalidUtf8 { .. })));
+        assert!(matches!(
+            read_str(&mut c),
+            Err(DecodeError::InvalidUtf8 { .. })
+        ));
     }
 }

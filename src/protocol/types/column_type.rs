@@ -424,7 +424,10 @@ mod tests {
         let udt = ColumnType::Udt(UdtType {
             keyspace: "ks".into(),
             name: "addr".into(),
-            fields: vec![("street".into(), ColumnType::Varchar), ("zip".into(), ColumnType::Int)],
+            fields: vec![
+                ("street".into(), ColumnType::Varchar),
+                ("zip".into(), ColumnType::Int),
+            ],
         });
         for t in [
             ColumnType::Bigint,
@@ -465,10 +468,16 @@ mod tests {
             wire::write_short(&mut b, 0x20);
         }
         wire::write_short(&mut b, 0x09);
-        assert!(matches!(ColumnType::read(&mut &b[..]), Err(DecodeError::TooLong { .. })));
+        assert!(matches!(
+            ColumnType::read(&mut &b[..]),
+            Err(DecodeError::TooLong { .. })
+        ));
         // tuple claiming 65535 element types
         let bytes = [0x00, 0x31, 0xFF, 0xFF, 0x00, 0x09];
-        assert!(matches!(ColumnType::read(&mut &bytes[..]), Err(DecodeError::Truncated { .. })));
+        assert!(matches!(
+            ColumnType::read(&mut &bytes[..]),
+            Err(DecodeError::Truncated { .. })
+        ));
         // unknown id
         assert!(matches!(
             ColumnType::read(&mut &[0x00, 0x77][..]),
