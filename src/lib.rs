@@ -5,6 +5,10 @@
 #![cfg_attr(not(feature = "unstable-protocol"), allow(dead_code, unreachable_pub))]
 
 mod cluster;
+#[cfg(feature = "unstable-protocol")]
+pub mod codec;
+#[cfg(not(feature = "unstable-protocol"))]
+mod codec;
 mod consistency;
 #[cfg(feature = "unstable-protocol")]
 pub mod protocol;
