@@ -112,7 +112,7 @@ impl Decoder for CqlCodec {
         if let Some(frame) = self.decode(src)? {
             return Ok(Some(frame));
         }
-        let idle = self.v5.as_ref().map_or(true, |v5| v5.assembler.is_idle());
+        let idle = self.v5.as_ref().is_none_or(|v5| v5.assembler.is_idle());
         if src.is_empty() && idle {
             Ok(None)
         } else {

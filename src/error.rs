@@ -124,6 +124,15 @@ pub enum ConnectionError {
 }
 
 impl ConnectionError {
+    pub(crate) fn from_codec(addr: SocketAddr, e: crate::codec::CodecError) -> Self {
+        use crate::codec::CodecError;
+        match e {
+            CodecError::Decode(source) => Self::Protocol { addr, source },
+            CodecError::Encode(_) => Self::InvalidRequestFrame,
+            CodecError::Io(e) => Self::io(addr, e),
+        }
+    }
+
     pub(crate) fn io(addr: SocketAddr, e: io::Error) -> Self {
         Self::Io {
             addr,
@@ -140,3 +149,8 @@ impl ConnectionError {
         )
     }
 }
+
+/// A server error's code-specific fields (spec v5 section 8).
+pub use crate::protocol::response::ErrorKind as ServerErrorKind;
+/// The kind of write that timed out or failed.
+pub use crate::protocol::response::WriteType;

@@ -98,7 +98,9 @@ mod tests {
     #[test]
     fn plain_token_layout_and_redacted_debug() {
         let a = PlainTextAuthenticator::new("cassandra", "secret");
-        let mut s = a.start_session("org.apache.cassandra.auth.PasswordAuthenticator").unwrap();
+        let mut s = a
+            .start_session("org.apache.cassandra.auth.PasswordAuthenticator")
+            .unwrap();
         assert_eq!(s.initial_response().unwrap(), b"\0cassandra\0secret");
         assert!(s.evaluate_challenge(None).is_err());
         assert!(!format!("{a:?}").contains("secret"));

@@ -15,7 +15,8 @@ use crate::error::ConnectionError;
 use crate::protocol::frame::{Compression, Frame};
 use crate::protocol::request::{AuthResponse, Query, QueryParameters, Request, Startup};
 use crate::protocol::response::{ErrorKind, Response};
-use crate::protocol::ProtocolVersion;
+
+use crate::protocol::{Opcode, ProtocolVersion};
 
 /// Error code of ProtocolError (spec section 8): used to refuse a protocol version.
 const PROTOCOL_ERROR: i32 = 0x000A;
@@ -68,10 +69,18 @@ where
     startup.set("DRIVER_NAME", "ringbolt");
     startup.set("DRIVER_VERSION", env!("CARGO_PKG_VERSION"));
 
+    // On v3/v4 the server may compress its very answer to STARTUP (spec v4 section 5).
+    if !version.is_v5() {
+        ex.codec.set_frame_compression(compression);
+    }
     let reply = ex.call(&Request::Startup(startup)).await?;
     // Spec v5 section 2.3.1: framing changes right after the server's READY or
-    // AUTHENTICATE; on v3/v4 the negotiated compression applies to later frames.
-    ex.codec.start_session(compression);
+    // AUTHENTICATE, in both directions.
+    if version.is_v5() && matches!(reply, Response::Ready | Response::Authenticate(_)) {
+        ex.codec
+            .enable_v5_framing(compression)
+            .map_err(|_| ConnectionError::InvalidRequestFrame)?;
+    }
     match reply {
         Response::Ready => {}
         Response::Authenticate(a) => {
@@ -81,7 +90,10 @@ where
     }
 
     if let Some(ks) = &config.keyspace {
-        let q = Query::new(format!("USE {}", quote_identifier(ks)), QueryParameters::default());
+        let q = Query::new(
+            format!("USE {}", quote_identifier(ks)),
+            QueryParameters::default(),
+        );
         match ex.call(&Request::Query(q)).await? {
             Response::Result(_) => {}
             other => return Err(ex.unexpected(other)),
@@ -149,10 +161,10 @@ where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
     /// Sends one request on stream 0 and reads its response.
-    async fn call(&mut self, request: &Request) -> Result<Response, ConnectionError> {
+    async fn call(&mut self, request: &Request<'_>) -> Result<Response, ConnectionError> {
         let addr = self.addr;
         let mut frame = BytesMut::new();
-        super::encode_request(&mut frame, self.version, self.codec.frame_compression(), request)
+        super::encode_request(&mut frame, self.version, None, request)
             .map_err(|_| ConnectionError::InvalidRequestFrame)?;
         let mut out = BytesMut::new();
         self.codec
@@ -217,17 +229,30 @@ where
             },
             other => ConnectionError::UnexpectedMessage {
                 addr: self.addr,
-                what: other.name(),
+                what: response_name(&other),
             },
         }
     }
 }
 
 fn decode(frame: &Frame, addr: SocketAddr) -> Result<Response, ConnectionError> {
-    frame
-        .response()
+    super::parse_response(frame)
         .map(|(_, r)| r)
         .map_err(|source| ConnectionError::Protocol { addr, source })
+}
+
+fn response_name(r: &Response) -> &'static str {
+    match r.opcode() {
+        Opcode::Error => "ERROR",
+        Opcode::Ready => "READY",
+        Opcode::Authenticate => "AUTHENTICATE",
+        Opcode::Supported => "SUPPORTED",
+        Opcode::Result => "RESULT",
+        Opcode::Event => "EVENT",
+        Opcode::AuthChallenge => "AUTH_CHALLENGE",
+        Opcode::AuthSuccess => "AUTH_SUCCESS",
+        _ => "request message",
+    }
 }
 
 fn is_version_refusal(message: &str, _kind: &ErrorKind) -> bool {

@@ -3,6 +3,9 @@
 //! channel and await the raw response frame; the task multiplexes stream ids.
 //! Handshake and auth live in `handshake.rs`; the socket loop in `task.rs`.
 
+// Parts are used only once the session drives them (same commit series).
+#![allow(dead_code)]
+
 mod auth;
 mod handshake;
 mod streams;
@@ -26,7 +29,8 @@ use crate::codec::CqlCodec;
 use crate::error::ConnectionError;
 use crate::protocol::frame::{self, Compression, Direction, Frame, FrameFlags};
 use crate::protocol::request::Request;
-use crate::protocol::{EncodeError, ProtocolVersion};
+use crate::protocol::response::{Response, ResponseEnvelope};
+use crate::protocol::{DecodeError, EncodeError, ProtocolVersion};
 
 /// Settings of one connection.
 #[derive(Debug, Clone)]
@@ -153,7 +157,11 @@ impl Connection {
     ) -> Result<Opened, ConnectionError> {
         let versions = match config.version {
             Some(v) => vec![v],
-            None => vec![ProtocolVersion::V5, ProtocolVersion::V4, ProtocolVersion::V3],
+            None => vec![
+                ProtocolVersion::V5,
+                ProtocolVersion::V4,
+                ProtocolVersion::V3,
+            ],
         };
         let negotiate = async {
             let mut last = None;
@@ -214,19 +222,23 @@ impl Connection {
             (None, None)
         };
         let shared = Arc::new(Shared::new(addr));
-        let frame_compression = if version.is_v5() { None } else { done.compression };
+        let frame_compression = if version.is_v5() {
+            None
+        } else {
+            done.compression
+        };
         let mut heartbeat_frame = BytesMut::new();
         encode_request(&mut heartbeat_frame, version, None, &Request::Options)
             .map_err(|_| ConnectionError::InvalidRequestFrame)?;
         let task = task::Task {
             io,
             core: task::Core {
-            codec,
-            rx,
-            events: events_tx,
-            shared: shared.clone(),
-            config: config.clone(),
-            heartbeat_frame,
+                codec,
+                rx,
+                events: events_tx,
+                shared: shared.clone(),
+                config: config.clone(),
+                heartbeat_frame,
             },
         };
         tokio::spawn(task.run());
@@ -294,7 +306,7 @@ impl Connection {
     }
 
     /// Encodes `request` into a fresh frame buffer (stream id assigned later).
-    pub(crate) fn encode(&self, request: &Request) -> Result<BytesMut, EncodeError> {
+    pub(crate) fn encode(&self, request: &Request<'_>) -> Result<BytesMut, EncodeError> {
         let mut buf = BytesMut::new();
         encode_request(&mut buf, self.version, self.frame_compression, request)?;
         Ok(buf)
@@ -321,7 +333,7 @@ impl Connection {
     }
 
     /// Encodes and sends a request.
-    pub(crate) async fn send(&self, request: &Request) -> Result<Frame, RequestError> {
+    pub(crate) async fn send(&self, request: &Request<'_>) -> Result<Frame, RequestError> {
         let frame = self.encode(request).map_err(|_| RequestError {
             error: ConnectionError::InvalidRequestFrame,
             written: false,
@@ -338,14 +350,26 @@ impl Connection {
     }
 }
 
+/// Parses a response frame: envelope (tracing id, warnings, custom payload), then the
+/// message. Trailing bytes after a known message are tolerated, as spec v5 section 4.2
+/// asks of clients (newer servers may extend bodies).
+pub(crate) fn parse_response(frame: &Frame) -> Result<(ResponseEnvelope, Response), DecodeError> {
+    let mut cur: &[u8] = &frame.body;
+    let envelope = ResponseEnvelope::decode(frame.header.flags.bits(), &mut cur)?;
+    let rest = frame.body.slice(frame.body.len() - cur.len()..);
+    let (response, _ignored) =
+        Response::decode_lenient(frame.header.opcode, frame.header.version, &rest)?;
+    Ok((envelope, response))
+}
+
 /// Writes one request frame (stream id 0; the task patches it).
 pub(crate) fn encode_request(
     out: &mut BytesMut,
     version: ProtocolVersion,
     compression: Option<Compression>,
-    request: &Request,
+    request: &Request<'_>,
 ) -> Result<(), EncodeError> {
-    let mut flags = FrameFlags::default();
+    let mut flags = FrameFlags::empty();
     if compression.is_some() {
         flags.insert(FrameFlags::COMPRESSION);
     }

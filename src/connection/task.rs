@@ -73,7 +73,7 @@ where
     pub(super) async fn run(self) {
         let Task { io, mut core } = self;
         let mut st = State {
-            streams: StreamMap::new(self.config.max_streams),
+            streams: StreamMap::new(core.config.max_streams),
             staging: BytesMut::with_capacity(16 * 1024),
             staged_ids: Vec::new(),
             out: BytesMut::with_capacity(16 * 1024),
@@ -247,7 +247,7 @@ impl Core {
                 Ok(None) => return Ok(()),
                 Err(e) => return Err(ConnectionError::from_codec(self.shared.addr, e)),
             };
-            let stream = frame.stream();
+            let stream = frame.header.stream;
             if stream < 0 {
                 self.deliver_event(frame);
                 continue;

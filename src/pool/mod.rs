@@ -3,6 +3,9 @@
 //! health (Up / Down with a reason). It does not choose hosts (cluster layer) nor
 //! retry requests (session layer).
 
+// Parts are used only once the session drives them (same commit series).
+#![allow(dead_code)]
+
 mod refill;
 
 use std::net::SocketAddr;
@@ -13,8 +16,6 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::connection::{Connection, ConnectionConfig};
-
-pub(crate) use refill::Backoff;
 
 /// Pool settings shared by every host.
 #[derive(Debug, Clone)]

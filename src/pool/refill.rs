@@ -173,7 +173,11 @@ mod tests {
             let cap = Duration::from_millis(100)
                 .saturating_mul(1 << n.min(20))
                 .min(Duration::from_secs(10));
-            assert!(d <= cap && d >= cap / 2, "attempt {n}: {d:?} not in [{:?}, {cap:?}]", cap / 2);
+            assert!(
+                d <= cap && d >= cap / 2,
+                "attempt {n}: {d:?} not in [{:?}, {cap:?}]",
+                cap / 2
+            );
             assert!(cap >= prev_cap);
             prev_cap = cap;
         }
