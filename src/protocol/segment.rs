@@ -52,6 +52,10 @@ fn read_le(b: &[u8]) -> u64 {
 /// Appends one segment carrying `payload` to `out`. With LZ4 the payload is compressed,
 /// or stored as-is (uncompressed length 0, spec v5 s2.2) when compression would not shrink
 /// it, as Cassandra's `FrameEncoderLZ4` does. On error `out` is left as it was.
+///
+/// Spec subtlety: s2.3.2 says an uncompressed payload is signalled by a *compressed*
+/// length of 0, contradicting s2.2; Cassandra (`FrameDecoderLZ4`/`FrameEncoderLZ4`) uses
+/// an *uncompressed* length of 0, and so do we, in both directions.
 pub fn encode_segment(
     out: &mut BytesMut,
     payload: &[u8],
