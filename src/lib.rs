@@ -11,3 +11,7 @@ pub mod protocol;
 mod protocol;
 
 pub use consistency::Consistency;
+pub use protocol::types::{
+    ColumnType, Counter, CqlDate, CqlDecimal, CqlDuration, CqlTime, CqlTimestamp, CqlTimeuuid,
+    CqlUuid, CqlValue, CqlVarint, UdtType,
+};
