@@ -4,14 +4,36 @@
 
 #![cfg_attr(not(feature = "unstable-protocol"), allow(dead_code, unreachable_pub))]
 
+// Lets derive-generated code, which names `::ringbolt`, compile inside this crate.
+extern crate self as ringbolt;
+
 mod consistency;
 #[cfg(feature = "unstable-protocol")]
 pub mod protocol;
 #[cfg(not(feature = "unstable-protocol"))]
 mod protocol;
 
+mod row;
+mod value;
+
 pub use consistency::Consistency;
 pub use protocol::types::{
     ColumnType, Counter, CqlDate, CqlDecimal, CqlDuration, CqlTime, CqlTimestamp, CqlTimeuuid,
     CqlUuid, CqlValue, CqlVarint, UdtType,
 };
+pub use row::{
+    ColumnIterator, ColumnSpec, DeserializationError, DeserializationErrorKind, DeserializeRow,
+    DeserializeValue, FrameSlice, RawColumn, Row, RowSet, TypedRows,
+};
+pub use value::{
+    write_value, ColumnRef, MaybeUnset, SerializationError, SerializationErrorKind, SerializeRow,
+    SerializeValue, Unset, Written,
+};
+
+/// Support for derive-generated code. Not public API: may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::row::read_field;
+    pub use crate::value::write_row_value;
+    pub use bytes::BytesMut;
+}
