@@ -16,6 +16,11 @@ mod protocol;
 mod row;
 mod value;
 
+#[cfg(test)]
+mod derive_tests;
+
+pub use ringbolt_macros::{FromRow, FromUserType, SerializeRow, SerializeUserType};
+
 pub use consistency::Consistency;
 pub use protocol::types::{
     ColumnType, Counter, CqlDate, CqlDecimal, CqlDuration, CqlTime, CqlTimestamp, CqlTimeuuid,
@@ -33,7 +38,7 @@ pub use value::{
 /// Support for derive-generated code. Not public API: may change in any release.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::row::read_field;
-    pub use crate::value::write_row_value;
+    pub use crate::row::{no_trailing, read_field};
+    pub use crate::value::{write_field, write_null, write_row_value};
     pub use bytes::BytesMut;
 }

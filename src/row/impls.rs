@@ -369,6 +369,12 @@ pub fn read_field<'f, T: ?Sized>(
     Ok(b.map(|b| v.sub(b)))
 }
 
+/// Fails unless a tuple or UDT value was fully consumed. Used by derived impls.
+#[doc(hidden)]
+pub fn no_trailing<T: ?Sized>(typ: &ColumnType, rest: &[u8]) -> Res<()> {
+    d::no_trailing(rest, "UDT value").map_err(|e| DeserializationError::decode::<T>(typ, e))
+}
+
 macro_rules! tuple {
     ($n:expr; $($t:ident $i:tt),+) => {
         impl<'frame, $($t: DeserializeValue<'frame>),+> DeserializeValue<'frame> for ($($t,)+) {

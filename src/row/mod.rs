@@ -17,7 +17,7 @@ use crate::protocol::DecodeError;
 use crate::value::ColumnRef;
 use crate::ColumnType;
 
-pub use impls::read_field;
+pub use impls::{no_trailing, read_field};
 pub use rows::{ColumnIterator, RawColumn, Row, RowSet, TypedRows};
 
 /// Metadata of one result column or bind marker.

@@ -18,6 +18,7 @@ use crate::ColumnType;
 
 #[doc(hidden)]
 pub use serialize_row::write_row_value;
+
 pub use serialize_row::SerializeRow;
 
 /// What `SerializeValue::serialize` wrote.
@@ -306,7 +307,8 @@ pub(crate) fn write_element<T: SerializeValue + ?Sized>(
 }
 
 /// Writes a tuple component or UDT field as [bytes]: null allowed, unset is an error.
-pub(crate) fn write_field<T: SerializeValue + ?Sized>(
+#[doc(hidden)]
+pub fn write_field<T: SerializeValue + ?Sized>(
     v: &T,
     typ: &ColumnType,
     out: &mut BytesMut,
@@ -321,6 +323,12 @@ pub(crate) fn write_field<T: SerializeValue + ?Sized>(
         ));
     }
     Ok(())
+}
+
+/// Writes a null [bytes] (a UDT field the Rust struct does not have).
+#[doc(hidden)]
+pub fn write_null(out: &mut BytesMut) {
+    out.put_i32(-1);
 }
 
 /// Writes one vector element: packed when the element type has a fixed size, else
