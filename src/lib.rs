@@ -8,6 +8,7 @@
 extern crate self as ringbolt;
 
 mod consistency;
+mod convert;
 #[cfg(feature = "unstable-protocol")]
 pub mod protocol;
 #[cfg(not(feature = "unstable-protocol"))]

@@ -127,6 +127,10 @@ pub enum DeserializationErrorKind {
     /// The Rust type cannot represent the CQL type.
     #[error("type mismatch")]
     TypeMismatch,
+    /// The value is valid CQL but outside what the Rust type can represent (e.g. a
+    /// `date` beyond `chrono::NaiveDate`'s range).
+    #[error("value out of range for the Rust type")]
+    OutOfRange,
     /// The value is null but the Rust type is not an `Option`.
     #[error("unexpected null (use Option<T>)")]
     UnexpectedNull,
