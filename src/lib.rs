@@ -20,6 +20,10 @@ mod value;
 #[cfg(test)]
 mod derive_tests;
 
+/// Derives for structs: `FromRow` / `SerializeRow` (rows, by column or bind-marker
+/// name) and `FromUserType` / `SerializeUserType` (UDT values, by field name). Field
+/// attribute: `#[ringbolt(rename = "cql_name")]`. The generated code names this crate
+/// `::ringbolt`, so depend on it under that name (no renaming in Cargo.toml).
 pub use ringbolt_macros::{FromRow, FromUserType, SerializeRow, SerializeUserType};
 
 pub use consistency::Consistency;

@@ -23,7 +23,7 @@ pub struct RowSet {
 
 impl RowSet {
     /// Wraps the parts of a RESULT Rows body: the column specs, the row count and the
-    /// bytes holding `rows_count` rows of `columns.len()` [bytes] values each.
+    /// bytes holding `rows_count` rows of `columns.len()` \[bytes\] values each.
     pub fn new(columns: Arc<[ColumnSpec]>, rows_count: usize, content: Bytes) -> Self {
         Self {
             columns,

@@ -247,7 +247,7 @@ impl SerializationError {
     }
 }
 
-/// Writes `v` as a [value]: its 4-byte length then its bytes, or -1 (null) / -2
+/// Writes `v` as a \[value\]: its 4-byte length then its bytes, or -1 (null) / -2
 /// (unset). On error `out` is left as it was.
 pub fn write_value<T: SerializeValue + ?Sized>(
     v: &T,
@@ -284,7 +284,7 @@ pub fn write_value<T: SerializeValue + ?Sized>(
     Ok(())
 }
 
-/// Writes a collection element or vector-free nested value as [bytes]: null and
+/// Writes a collection element or vector-free nested value as \[bytes\]: null and
 /// unset are errors.
 pub(crate) fn write_element<T: SerializeValue + ?Sized>(
     v: &T,
@@ -306,7 +306,7 @@ pub(crate) fn write_element<T: SerializeValue + ?Sized>(
     Ok(())
 }
 
-/// Writes a tuple component or UDT field as [bytes]: null allowed, unset is an error.
+/// Writes a tuple component or UDT field as \[bytes\]: null allowed, unset is an error.
 #[doc(hidden)]
 pub fn write_field<T: SerializeValue + ?Sized>(
     v: &T,
@@ -325,14 +325,14 @@ pub fn write_field<T: SerializeValue + ?Sized>(
     Ok(())
 }
 
-/// Writes a null [bytes] (a UDT field the Rust struct does not have).
+/// Writes a null \[bytes\] (a UDT field the Rust struct does not have).
 #[doc(hidden)]
 pub fn write_null(out: &mut BytesMut) {
     out.put_i32(-1);
 }
 
 /// Writes one vector element: packed when the element type has a fixed size, else
-/// preceded by an [unsigned vint] length (Cassandra 5.0 `VectorType`).
+/// preceded by an \[unsigned vint\] length (Cassandra 5.0 `VectorType`).
 pub(crate) fn write_vector_element<T: SerializeValue + ?Sized>(
     v: &T,
     elem: &ColumnType,

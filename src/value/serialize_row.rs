@@ -1,4 +1,4 @@
-//! `SerializeRow`: all bind values of one statement, written as consecutive [value]s
+//! `SerializeRow`: all bind values of one statement, written as consecutive \[value\]s
 //! in bind-marker order. Impls for `()`, tuples up to 16, slices and vectors of values
 //! (e.g. `&[&dyn SerializeValue]`); structs get it from `#[derive(SerializeRow)]`.
 
@@ -16,7 +16,7 @@ use crate::ColumnType;
 /// by name. Without `markers` (an unprepared query) values are written in the row's
 /// own order, each with its natural CQL type.
 pub trait SerializeRow {
-    /// Appends the row's values to `out`, each as a [value] (4-byte length then
+    /// Appends the row's values to `out`, each as a \[value\] (4-byte length then
     /// bytes, or -1 null / -2 unset), and returns how many were written. On error,
     /// `out` is left as it was.
     fn serialize_row(

@@ -220,7 +220,7 @@ impl ColumnType {
     /// (`AbstractType.valueLengthIfFixed`), used by vectors: fixed-size elements are
     /// packed without length prefixes. Cassandra does not declare `tinyint`, `smallint`,
     /// `date`, `time` or `counter` fixed-length, so inside a vector they carry an
-    /// [unsigned vint] length like variable-size types do.
+    /// \[unsigned vint\] length like variable-size types do.
     pub fn fixed_size(&self) -> Option<usize> {
         match self {
             Self::Boolean => Some(1),

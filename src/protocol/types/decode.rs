@@ -121,7 +121,7 @@ pub fn decode_varint(b: &[u8]) -> Result<CqlVarint> {
     Ok(CqlVarint::from_signed_bytes_be(b))
 }
 
-/// `decimal`: [int] scale then a varint (spec 5.6).
+/// `decimal`: \[int\] scale then a varint (spec 5.6).
 pub fn decode_decimal(mut b: &[u8]) -> Result<CqlDecimal> {
     let scale = wire::read_int(&mut b)?;
     Ok(CqlDecimal {
@@ -130,7 +130,7 @@ pub fn decode_decimal(mut b: &[u8]) -> Result<CqlDecimal> {
     })
 }
 
-/// `duration`: three [vint]s; months and days must fit 32 bits (spec 5.8).
+/// `duration`: three \[vint\]s; months and days must fit 32 bits (spec 5.8).
 pub fn decode_duration(mut b: &[u8]) -> Result<CqlDuration> {
     let narrow = |v: i64| {
         i32::try_from(v).map_err(|_| DecodeError::Malformed {
@@ -160,7 +160,7 @@ pub fn no_trailing(rest: &[u8], what: &'static str) -> Result<()> {
     }
 }
 
-/// Reads a collection's [int] element count, rejecting negative counts and counts
+/// Reads a collection's \[int\] element count, rejecting negative counts and counts
 /// that cannot fit in the remaining bytes (`min_item` bytes per element at least).
 pub fn read_count(buf: &mut &[u8], min_item: usize, what: &'static str) -> Result<usize> {
     let n = wire::read_int(buf)?;
@@ -171,7 +171,7 @@ pub fn read_count(buf: &mut &[u8], min_item: usize, what: &'static str) -> Resul
     check_count(buf, n, min_item, what)
 }
 
-/// Reads one collection element: [bytes] that must not be null (spec 5.12-5.14).
+/// Reads one collection element: \[bytes\] that must not be null (spec 5.12-5.14).
 pub fn read_element<'a>(buf: &mut &'a [u8]) -> Result<&'a [u8]> {
     wire::read_bytes(buf)?.ok_or(DecodeError::Malformed {
         what: "null collection element",
@@ -180,7 +180,7 @@ pub fn read_element<'a>(buf: &mut &'a [u8]) -> Result<&'a [u8]> {
 
 /// The serialized size of an element inside a vector when the element type has a
 /// fixed length (Cassandra `VectorType`: fixed-length elements are packed without any
-/// length; all others carry an [unsigned vint] length).
+/// length; all others carry an \[unsigned vint\] length).
 pub fn vector_element_size(elem: &ColumnType) -> Option<usize> {
     elem.fixed_size()
 }
@@ -334,7 +334,7 @@ fn decode_depth(typ: &ColumnType, b: &[u8], depth: usize) -> Result<CqlValue> {
     })
 }
 
-/// Reads a tuple component or UDT field: [bytes], null allowed, and a missing trailing
+/// Reads a tuple component or UDT field: \[bytes\], null allowed, and a missing trailing
 /// field (input exhausted) reads as null (spec section 6).
 fn read_field(buf: &mut &[u8], t: &ColumnType, depth: usize) -> Result<Option<CqlValue>> {
     if buf.is_empty() {

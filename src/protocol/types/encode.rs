@@ -9,7 +9,7 @@ use super::ColumnType;
 use crate::protocol::wire;
 use crate::protocol::EncodeError;
 
-/// Writes a [bytes] value whose body `f` writes: reserves the 4-byte length, runs `f`,
+/// Writes a \[bytes\] value whose body `f` writes: reserves the 4-byte length, runs `f`,
 /// then patches the length (failing if the body exceeds `i32::MAX` bytes).
 pub fn write_prefixed<E: From<EncodeError>>(
     out: &mut BytesMut,
@@ -24,7 +24,7 @@ pub fn write_prefixed<E: From<EncodeError>>(
 }
 
 /// Writes one vector element: packed as is when the element type has a fixed size,
-/// otherwise preceded by its length as an [unsigned vint] (Cassandra 5.0 `VectorType`).
+/// otherwise preceded by its length as an \[unsigned vint\] (Cassandra 5.0 `VectorType`).
 pub fn write_vector_element<E: From<EncodeError>>(
     out: &mut BytesMut,
     elem: &ColumnType,
@@ -52,7 +52,7 @@ pub fn write_vector_element<E: From<EncodeError>>(
     }
 }
 
-/// Writes a collection's [int] element count.
+/// Writes a collection's \[int\] element count.
 pub fn write_count(out: &mut BytesMut, n: usize) -> Result<(), EncodeError> {
     wire::write_int(out, wire::int_len(n, "collection element count")?);
     Ok(())
@@ -63,20 +63,20 @@ pub fn encode_varint(out: &mut BytesMut, v: &CqlVarint) {
     out.put_slice(v.as_signed_bytes_be());
 }
 
-/// `decimal`: [int] scale then varint.
+/// `decimal`: \[int\] scale then varint.
 pub fn encode_decimal(out: &mut BytesMut, v: &CqlDecimal) {
     out.put_i32(v.scale);
     encode_varint(out, &v.unscaled);
 }
 
-/// `duration`: three [vint]s.
+/// `duration`: three \[vint\]s.
 pub fn encode_duration(out: &mut BytesMut, v: &CqlDuration) {
     wire::write_vint(out, v.months.into());
     wire::write_vint(out, v.days.into());
     wire::write_vint(out, v.nanoseconds);
 }
 
-/// Encodes a `CqlValue` (the body only, without its [bytes] length) in the shape its
+/// Encodes a `CqlValue` (the body only, without its \[bytes\] length) in the shape its
 /// variants imply. Vectors pack elements whose natural type has a fixed size.
 pub fn encode_value(v: &CqlValue, out: &mut BytesMut) -> Result<(), EncodeError> {
     match v {
