@@ -24,6 +24,7 @@ pub mod protocol;
 #[allow(unused_imports)]
 mod protocol;
 mod session;
+mod statement;
 
 pub use cluster::{
     murmur3_token, AddressTranslator, ClusterView, DefaultPolicy, DefaultPolicyBuilder, Host,
@@ -32,13 +33,17 @@ pub use cluster::{
 };
 pub use connection::{AuthError, AuthSession, Authenticator, PlainTextAuthenticator};
 pub use consistency::Consistency;
+pub use error::{Attempt, AttemptError, Error, NoHostAvailable, RequestTimeout, ServerError};
 pub use error::{ConnectionError, ServerErrorKind, WriteType};
 pub use pool::HostState;
+pub use session::builder_types::ProtocolVersionChoice;
 pub use session::defaults;
 pub use session::retry::{
     DefaultRetryPolicy, FallthroughRetryPolicy, RetryCause, RetryDecision, RetryPolicy,
     RetryRequest,
 };
+pub use session::{PagingState, QueryResult, Session, SessionBuilder};
+pub use statement::{Batch, BatchKind, PreparedStatement, Statement, StatementOptions};
 mod row;
 mod value;
 
