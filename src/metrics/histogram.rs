@@ -6,9 +6,10 @@
 //! into [`SUB_BUCKETS`] equal sub-buckets. A quantile is reported as the midpoint of its
 //! bucket, so the relative error is at most `1 / (2 * SUB_BUCKETS)` = 3.125 %.
 
-use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
+
+use super::striped::{default_stripes, thread_slot};
 
 /// Linear sub-buckets per power of two (2^4). Bounds the relative error to 1/32.
 const SUB_BITS: u32 = 4;
@@ -21,8 +22,6 @@ const MAX_TRACKED_MICROS: u64 = (1 << 32) - 1;
 const _: () = assert!(MAX_TRACKED_MICROS > 3_600_000_000);
 /// Number of buckets: index of [`MAX_TRACKED_MICROS`] plus one.
 const BUCKETS: usize = bucket_index(MAX_TRACKED_MICROS) + 1;
-/// Default number of shards (see the module doc of `metrics` for the measurement).
-pub(crate) const DEFAULT_SHARDS: usize = 4;
 
 /// The bucket a value (µs) falls into.
 const fn bucket_index(v: u64) -> usize {
@@ -70,25 +69,6 @@ impl Shard {
     }
 }
 
-/// Hands each thread a fixed stripe number on first use.
-static NEXT_THREAD_SLOT: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    static THREAD_SLOT: Cell<usize> = const { Cell::new(usize::MAX) };
-}
-
-fn thread_slot() -> usize {
-    THREAD_SLOT.with(|slot| {
-        let s = slot.get();
-        if s != usize::MAX {
-            return s;
-        }
-        let s = NEXT_THREAD_SLOT.fetch_add(1, Relaxed);
-        slot.set(s);
-        s
-    })
-}
-
 /// A lock-free latency histogram in microseconds. Recording is two relaxed `fetch_add`s
 /// and one relaxed load (plus a `fetch_max` only when a new maximum is seen); no lock,
 /// no allocation. The count is the sum of the buckets, so it is exact under concurrency.
@@ -106,7 +86,7 @@ impl std::fmt::Debug for Histogram {
 
 impl Default for Histogram {
     fn default() -> Self {
-        Self::with_shards(DEFAULT_SHARDS)
+        Self::with_shards(default_stripes())
     }
 }
 

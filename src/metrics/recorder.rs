@@ -11,6 +11,7 @@ use std::time::Duration;
 use super::histogram::Histogram;
 use super::kinds::{ErrorCodeCounters, ReasonCounters, RetryReason};
 use super::snapshot::{HostErrorCounts, HostMetricsSnapshot, MetricsSnapshot};
+use super::striped::{default_stripes, StripedCounter};
 
 /// How a whole request (all its attempts) ended, for [`SessionMetrics::request_finished`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,15 +71,18 @@ pub(crate) struct HostMetrics {
     gauge_source: Mutex<Option<Weak<dyn PoolGauges>>>,
 }
 
-/// Shards per host histogram: fewer than the session's, hosts split the load already.
-const HOST_HISTOGRAM_SHARDS: usize = 2;
+/// Stripes per host histogram: at most 4 (~15 KiB per host), since hosts already
+/// split the load and clusters can have hundreds of them.
+fn host_stripes() -> usize {
+    default_stripes().min(4)
+}
 
 impl HostMetrics {
     fn new(address: SocketAddr, datacenter: Option<String>) -> Self {
         HostMetrics {
             address,
             datacenter,
-            latency: Histogram::with_shards(HOST_HISTOGRAM_SHARDS),
+            latency: Histogram::with_shards(host_stripes()),
             open_connections: AtomicU64::new(0),
             in_flight: AtomicI64::new(0),
             available_streams: AtomicU64::new(0),
@@ -256,8 +260,9 @@ impl HostMetrics {
 #[derive(Debug)]
 pub(crate) struct SessionMetrics {
     requests: Histogram,
-    in_flight: AtomicI64,
-    failed: AtomicU64,
+    /// Requests started; in flight = started - `requests.count`.
+    started: StripedCounter,
+    failed: StripedCounter,
     client_timeouts: AtomicU64,
     server_errors: ErrorCodeCounters,
     connection_errors: AtomicU64,
@@ -279,14 +284,15 @@ impl Default for SessionMetrics {
 impl SessionMetrics {
     /// Empty metrics.
     pub(crate) fn new() -> Self {
-        Self::with_histogram(Histogram::default())
+        Self::with_stripes(default_stripes())
     }
 
-    fn with_histogram(requests: Histogram) -> Self {
+    /// Empty metrics whose hot counters and request histogram have `stripes` stripes.
+    pub(crate) fn with_stripes(stripes: usize) -> Self {
         SessionMetrics {
-            requests,
-            in_flight: AtomicI64::new(0),
-            failed: AtomicU64::new(0),
+            requests: Histogram::with_shards(stripes),
+            started: StripedCounter::new(stripes),
+            failed: StripedCounter::new(stripes),
             client_timeouts: AtomicU64::new(0),
             server_errors: ErrorCodeCounters::default(),
             connection_errors: AtomicU64::new(0),
@@ -300,25 +306,18 @@ impl SessionMetrics {
         }
     }
 
-    /// Test/bench hook: a session whose request histogram has `shards` stripes.
-    #[cfg(any(test, feature = "unstable-protocol"))]
-    pub(crate) fn with_request_shards(shards: usize) -> Self {
-        Self::with_histogram(Histogram::with_shards(shards))
-    }
-
     /// A request entered the execution core.
     #[inline]
     pub(crate) fn request_started(&self) {
-        self.in_flight.fetch_add(1, Relaxed);
+        self.started.add(1);
     }
 
     /// A request ended after `latency` (its caller's whole wait).
     #[inline]
     pub(crate) fn request_finished(&self, latency: Duration, outcome: RequestOutcome) {
-        self.in_flight.fetch_sub(1, Relaxed);
         self.requests.record(latency);
         if outcome == RequestOutcome::Failure {
-            self.failed.fetch_add(1, Relaxed);
+            self.failed.add(1);
         }
     }
 
@@ -396,10 +395,14 @@ impl SessionMetrics {
             .clone();
         let mut hosts: Vec<HostMetricsSnapshot> = hosts.iter().map(|h| h.snapshot()).collect();
         hosts.sort_by_key(|h| h.address);
+        // The histogram first: a request finishing meanwhile then shows as still in flight
+        // rather than as a negative count.
+        let requests = self.requests.snapshot();
+        let started = self.started.sum();
         MetricsSnapshot {
-            requests: self.requests.snapshot(),
-            requests_in_flight: self.in_flight.load(Relaxed).max(0) as u64,
-            requests_failed: self.failed.load(Relaxed),
+            requests_in_flight: started.saturating_sub(requests.count),
+            requests,
+            requests_failed: self.failed.sum(),
             client_timeouts: self.client_timeouts.load(Relaxed),
             server_errors: self.server_errors.snapshot(),
             connection_errors: self.connection_errors.load(Relaxed),
