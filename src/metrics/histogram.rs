@@ -18,6 +18,9 @@ pub(crate) const SUB_BUCKETS: u64 = 1 << SUB_BITS;
 /// Largest value with its own bucket range: 2^32 µs ≈ 71.6 minutes. Larger values land in
 /// the last bucket (the exact maximum is still tracked separately).
 const MAX_TRACKED_MICROS: u64 = (1 << 32) - 1;
+/// Recorded values saturate here (2^40 µs ≈ 12.7 days), so a stray `Duration::MAX`
+/// cannot wrap the sum: 2^24 such values fit in it.
+const MAX_RECORDED_MICROS: u64 = 1 << 40;
 // The tracked range covers an hour with room to spare.
 const _: () = assert!(MAX_TRACKED_MICROS > 3_600_000_000);
 /// Number of buckets: index of [`MAX_TRACKED_MICROS`] plus one.
@@ -97,15 +100,16 @@ impl Histogram {
         Histogram { shards }
     }
 
-    /// Records one duration, truncated to whole microseconds (saturating at `u64::MAX`).
+    /// Records one duration, truncated to whole microseconds (saturating at 2^40 µs).
     #[inline]
     pub(crate) fn record(&self, d: Duration) {
         self.record_micros(u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
     }
 
-    /// Records one value in microseconds.
+    /// Records one value in microseconds (saturating at 2^40 µs).
     #[inline]
     pub(crate) fn record_micros(&self, micros: u64) {
+        let micros = micros.min(MAX_RECORDED_MICROS);
         let shard = &self.shards[thread_slot() % self.shards.len()];
         shard.buckets[bucket_index(micros)].fetch_add(1, Relaxed);
         shard.sum.fetch_add(micros, Relaxed);
@@ -157,7 +161,8 @@ pub struct HistogramSnapshot {
     pub count: u64,
     /// Sum of all recorded values.
     pub sum_micros: u64,
-    /// Largest recorded value (exact); 0 when empty.
+    /// Largest recorded value (exact up to 2^40 µs, where recording saturates); 0 when
+    /// empty.
     pub max_micros: u64,
     /// Arithmetic mean (exact, from the sum); 0.0 when empty.
     pub mean_micros: f64,
@@ -361,7 +366,8 @@ mod tests {
         h.record(Duration::MAX);
         let s = h.snapshot();
         assert_eq!(s.count, 2);
-        assert_eq!(s.max_micros, u64::MAX);
+        assert_eq!(s.max_micros, MAX_RECORDED_MICROS);
+        assert_eq!(s.sum_micros, MAX_RECORDED_MICROS + 36_000_000_000);
         assert!(s.p50_micros >= 1 << 31);
         assert_eq!(s.buckets().count(), 1);
         assert_eq!(s.quantile(f64::NAN), s.quantile(0.0));
