@@ -4,13 +4,27 @@
 
 #![cfg_attr(not(feature = "unstable-protocol"), allow(dead_code, unreachable_pub))]
 
+// Lets derive-generated code, which names `::ringbolt`, compile inside this crate.
+extern crate self as ringbolt;
+
 mod cluster;
+#[cfg(feature = "unstable-protocol")]
+pub mod codec;
+#[cfg(not(feature = "unstable-protocol"))]
+#[allow(unused_imports)]
+mod codec;
+mod connection;
 mod consistency;
+mod convert;
+mod error;
 mod metrics;
+mod pool;
 #[cfg(feature = "unstable-protocol")]
 pub mod protocol;
 #[cfg(not(feature = "unstable-protocol"))]
+#[allow(unused_imports)]
 mod protocol;
+mod session;
 
 #[cfg(feature = "unstable-protocol")]
 #[doc(hidden)]
@@ -26,4 +40,44 @@ pub use cluster::{
     HostDistance, HostFilter, HostId, IdentityTranslator, LoadBalancingPolicy, QueryPlan,
     RoutingInfo, Token,
 };
+pub use connection::{AuthError, AuthSession, Authenticator, PlainTextAuthenticator};
 pub use consistency::Consistency;
+pub use error::{ConnectionError, ServerErrorKind, WriteType};
+pub use pool::HostState;
+pub use session::defaults;
+pub use session::retry::{
+    DefaultRetryPolicy, FallthroughRetryPolicy, RetryCause, RetryDecision, RetryPolicy,
+    RetryRequest,
+};
+mod row;
+mod value;
+
+#[cfg(test)]
+mod derive_tests;
+
+/// Derives for structs: `FromRow` / `SerializeRow` (rows, by column or bind-marker
+/// name) and `FromUserType` / `SerializeUserType` (UDT values, by field name). Field
+/// attribute: `#[ringbolt(rename = "cql_name")]`. The generated code names this crate
+/// `::ringbolt`, so depend on it under that name (no renaming in Cargo.toml).
+pub use ringbolt_macros::{FromRow, FromUserType, SerializeRow, SerializeUserType};
+
+pub use protocol::types::{
+    ColumnType, Counter, CqlDate, CqlDecimal, CqlDuration, CqlTime, CqlTimestamp, CqlTimeuuid,
+    CqlUuid, CqlValue, CqlVarint, UdtType,
+};
+pub use row::{
+    ColumnIterator, ColumnSpec, DeserializationError, DeserializationErrorKind, DeserializeRow,
+    DeserializeValue, FrameSlice, RawColumn, Row, RowSet, TypedRows,
+};
+pub use value::{
+    write_value, ColumnRef, MaybeUnset, SerializationError, SerializationErrorKind, SerializeRow,
+    SerializeValue, Unset, Written,
+};
+
+/// Support for derive-generated code. Not public API: may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::row::{no_trailing, read_field};
+    pub use crate::value::{write_field, write_null, write_row_value};
+    pub use bytes::BytesMut;
+}

@@ -159,11 +159,11 @@ impl DefaultPolicy {
     fn is_local(&self, host: &Host) -> bool {
         self.local_dc
             .as_deref()
-            .map_or(true, |dc| host.datacenter() == dc)
+            .is_none_or(|dc| host.datacenter() == dc)
     }
 
     fn accepts(&self, host: &Host) -> bool {
-        self.filter.as_ref().map_or(true, |f| f(host))
+        self.filter.as_ref().is_none_or(|f| f(host))
     }
 
     /// A fresh random 64-bit value (SplitMix64 over an atomic Weyl sequence).

@@ -216,14 +216,16 @@ impl ColumnType {
         Ok(())
     }
 
-    /// The fixed serialized size of values of this type, if it has one (used by vectors:
-    /// fixed-size elements are packed without length prefixes).
+    /// The fixed serialized size of values of this type as Cassandra declares it
+    /// (`AbstractType.valueLengthIfFixed`), used by vectors: fixed-size elements are
+    /// packed without length prefixes. Cassandra does not declare `tinyint`, `smallint`,
+    /// `date`, `time` or `counter` fixed-length, so inside a vector they carry an
+    /// \[unsigned vint\] length like variable-size types do.
     pub fn fixed_size(&self) -> Option<usize> {
         match self {
-            Self::Boolean | Self::Tinyint => Some(1),
-            Self::Smallint => Some(2),
-            Self::Int | Self::Float | Self::Date => Some(4),
-            Self::Bigint | Self::Counter | Self::Double | Self::Timestamp | Self::Time => Some(8),
+            Self::Boolean => Some(1),
+            Self::Int | Self::Float => Some(4),
+            Self::Bigint | Self::Double | Self::Timestamp => Some(8),
             Self::Uuid | Self::Timeuuid => Some(16),
             Self::Vector(e, n) => e.fixed_size().map(|s| s.saturating_mul(*n as usize)),
             _ => None,

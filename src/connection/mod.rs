@@ -1,0 +1,386 @@
+//! A connection to one node: a cheap cloneable handle plus one task that owns the
+//! socket. Callers encode their request frame, send it with a oneshot over a bounded
+//! channel and await the raw response frame; the task multiplexes stream ids.
+//! Handshake and auth live in `handshake.rs`; the socket loop in `task.rs`.
+
+// Parts are used only once the session drives them (same commit series).
+#![allow(dead_code)]
+
+mod auth;
+mod handshake;
+mod streams;
+mod task;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use bytes::BytesMut;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+pub use auth::{AuthError, AuthSession, Authenticator, PlainTextAuthenticator};
+pub(crate) use streams::MAX_STREAMS;
+
+use crate::codec::CqlCodec;
+use crate::error::ConnectionError;
+use crate::protocol::frame::{self, Compression, Direction, Frame, FrameFlags};
+use crate::protocol::request::Request;
+use crate::protocol::response::{Response, ResponseEnvelope};
+use crate::protocol::{DecodeError, EncodeError, ProtocolVersion};
+
+/// Settings of one connection.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnectionConfig {
+    /// Protocol version to use; `None` negotiates (v5, then v4, then v3).
+    pub(crate) version: Option<ProtocolVersion>,
+    pub(crate) compression: Option<Compression>,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) authenticator: Option<Arc<dyn Authenticator>>,
+    /// Send an OPTIONS after this much read silence; `None` disables heartbeats.
+    pub(crate) heartbeat_interval: Option<Duration>,
+    pub(crate) heartbeat_timeout: Duration,
+    /// A caller-abandoned stream id older than this counts as an old orphan.
+    pub(crate) orphan_age: Duration,
+    pub(crate) orphan_check_interval: Duration,
+    /// More old orphans than this recycles the connection.
+    pub(crate) max_orphans: usize,
+    pub(crate) max_streams: usize,
+    pub(crate) max_frame_len: usize,
+    /// Requests waiting for the task (the bounded channel's capacity).
+    pub(crate) queue_len: usize,
+    pub(crate) keyspace: Option<String>,
+    pub(crate) tcp_nodelay: bool,
+}
+
+impl Default for ConnectionConfig {
+    fn default() -> Self {
+        Self {
+            version: None,
+            compression: None,
+            connect_timeout: Duration::from_secs(10),
+            authenticator: None,
+            heartbeat_interval: Some(Duration::from_secs(30)),
+            heartbeat_timeout: Duration::from_secs(10),
+            orphan_age: Duration::from_secs(10),
+            orphan_check_interval: Duration::from_secs(1),
+            max_orphans: 1024,
+            max_streams: MAX_STREAMS,
+            max_frame_len: frame::DEFAULT_MAX_BODY_LEN,
+            queue_len: 4096,
+            keyspace: None,
+            tcp_nodelay: true,
+        }
+    }
+}
+
+/// A request's failure on the connection, with whether its frame reached the socket.
+#[derive(Debug, Clone)]
+pub(crate) struct RequestError {
+    pub(crate) error: ConnectionError,
+    /// True when every byte of the request was written: the node may have executed it.
+    pub(crate) written: bool,
+}
+
+pub(crate) struct Command {
+    pub(crate) frame: BytesMut,
+    pub(crate) reply: oneshot::Sender<Result<Frame, RequestError>>,
+}
+
+/// State the task publishes for handles, pools and metrics.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) addr: SocketAddr,
+    pub(crate) in_flight: AtomicUsize,
+    pub(crate) old_orphans: AtomicUsize,
+    pub(crate) bytes_sent: AtomicU64,
+    pub(crate) bytes_received: AtomicU64,
+    pub(crate) recycling: AtomicBool,
+    broken: OnceLock<ConnectionError>,
+    /// Cancelled by the task when it has ended.
+    closed: CancellationToken,
+    /// Cancelled by a handle to end the task now.
+    close_now: CancellationToken,
+}
+
+impl Shared {
+    fn new(addr: SocketAddr) -> Self {
+        Self {
+            addr,
+            in_flight: AtomicUsize::new(0),
+            old_orphans: AtomicUsize::new(0),
+            bytes_sent: AtomicU64::new(0),
+            bytes_received: AtomicU64::new(0),
+            recycling: AtomicBool::new(false),
+            broken: OnceLock::new(),
+            closed: CancellationToken::new(),
+            close_now: CancellationToken::new(),
+        }
+    }
+
+    pub(crate) fn set_broken(&self, e: ConnectionError) {
+        let _ = self.broken.set(e);
+        self.closed.cancel();
+    }
+}
+
+/// A handle to one open connection. Cloning is cheap; the socket closes when the
+/// last handle is dropped and nothing is in flight.
+#[derive(Debug, Clone)]
+pub(crate) struct Connection {
+    tx: mpsc::Sender<Command>,
+    shared: Arc<Shared>,
+    version: ProtocolVersion,
+    /// Frame-body compression (v3/v4 only; v5 compresses segments inside the task).
+    frame_compression: Option<Compression>,
+}
+
+/// What a successful open returns beside the handle.
+pub(crate) struct Opened {
+    pub(crate) connection: Connection,
+    /// Server events (only when an events channel was asked for).
+    pub(crate) events: Option<mpsc::Receiver<Frame>>,
+    /// The SUPPORTED options of the node.
+    pub(crate) supported: Vec<(String, Vec<String>)>,
+}
+
+impl Connection {
+    /// Connects over TCP (TCP_NODELAY), negotiates the protocol version, performs the
+    /// handshake and spawns the connection task.
+    pub(crate) async fn open(
+        addr: SocketAddr,
+        config: &ConnectionConfig,
+        with_events: bool,
+    ) -> Result<Opened, ConnectionError> {
+        let versions = match config.version {
+            Some(v) => vec![v],
+            None => vec![
+                ProtocolVersion::V5,
+                ProtocolVersion::V4,
+                ProtocolVersion::V3,
+            ],
+        };
+        let negotiate = async {
+            let mut last = None;
+            for version in versions {
+                match Self::open_version(addr, version, config, with_events).await {
+                    Ok(opened) => return Ok(opened),
+                    Err(e @ ConnectionError::UnsupportedVersion { .. }) => {
+                        tracing::debug!(%addr, ?version, error = %e, "protocol version refused; trying an older one");
+                        last = Some(e);
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            Err(last.unwrap_or(ConnectionError::Closed))
+        };
+        tokio::time::timeout(config.connect_timeout, negotiate)
+            .await
+            .unwrap_or(Err(ConnectionError::ConnectTimeout {
+                addr,
+                timeout: config.connect_timeout,
+            }))
+    }
+
+    async fn open_version(
+        addr: SocketAddr,
+        version: ProtocolVersion,
+        config: &ConnectionConfig,
+        with_events: bool,
+    ) -> Result<Opened, ConnectionError> {
+        let stream = TcpStream::connect(addr)
+            .await
+            .map_err(|e| ConnectionError::io(addr, e))?;
+        stream
+            .set_nodelay(config.tcp_nodelay)
+            .map_err(|e| ConnectionError::io(addr, e))?;
+        Self::open_on(stream, addr, version, config, with_events).await
+    }
+
+    /// Performs the handshake over any byte stream and spawns the task (unit tests
+    /// use an in-memory duplex pipe).
+    pub(crate) async fn open_on<IO>(
+        mut io: IO,
+        addr: SocketAddr,
+        version: ProtocolVersion,
+        config: &ConnectionConfig,
+        with_events: bool,
+    ) -> Result<Opened, ConnectionError>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let mut codec = CqlCodec::new(version, config.max_frame_len);
+        let done = handshake::run(&mut io, &mut codec, addr, version, config).await?;
+        let (tx, rx) = mpsc::channel(config.queue_len.max(1));
+        let (events_tx, events_rx) = if with_events {
+            let (t, r) = mpsc::channel(1024);
+            (Some(t), Some(r))
+        } else {
+            (None, None)
+        };
+        let shared = Arc::new(Shared::new(addr));
+        let frame_compression = if version.is_v5() {
+            None
+        } else {
+            done.compression
+        };
+        let mut heartbeat_frame = BytesMut::new();
+        encode_request(&mut heartbeat_frame, version, None, &Request::Options)
+            .map_err(|_| ConnectionError::InvalidRequestFrame)?;
+        let task = task::Task {
+            io,
+            core: task::Core {
+                codec,
+                rx,
+                events: events_tx,
+                shared: shared.clone(),
+                config: config.clone(),
+                heartbeat_frame,
+            },
+        };
+        tokio::spawn(task.run());
+        Ok(Opened {
+            connection: Connection {
+                tx,
+                shared,
+                version,
+                frame_compression,
+            },
+            events: events_rx,
+            supported: done.supported,
+        })
+    }
+
+    /// The negotiated protocol version.
+    pub(crate) fn version(&self) -> ProtocolVersion {
+        self.version
+    }
+
+    /// The node's address.
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.shared.addr
+    }
+
+    /// Requests currently holding a stream id (orphans included).
+    pub(crate) fn in_flight(&self) -> usize {
+        self.shared.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Stream ids abandoned by their callers long ago and still unanswered.
+    pub(crate) fn old_orphans(&self) -> usize {
+        self.shared.old_orphans.load(Ordering::Relaxed)
+    }
+
+    /// The error that ended the connection, if it has ended.
+    pub(crate) fn broken(&self) -> Option<&ConnectionError> {
+        self.shared.broken.get()
+    }
+
+    /// False once the connection ended or started retiring.
+    pub(crate) fn is_usable(&self) -> bool {
+        self.shared.broken.get().is_none()
+            && !self.shared.recycling.load(Ordering::Acquire)
+            && !self.tx.is_closed()
+    }
+
+    /// A token cancelled once the connection task has ended.
+    pub(crate) fn closed_token(&self) -> CancellationToken {
+        self.shared.closed.clone()
+    }
+
+    /// Ends the connection now: every waiter gets a `Closed` error.
+    pub(crate) fn close(&self) {
+        self.shared.close_now.cancel();
+    }
+
+    /// Waits until the connection task has ended.
+    pub(crate) async fn closed(&self) {
+        self.shared.closed.cancelled().await;
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Encodes `request` into a fresh frame buffer (stream id assigned later).
+    pub(crate) fn encode(&self, request: &Request<'_>) -> Result<BytesMut, EncodeError> {
+        let mut buf = BytesMut::new();
+        encode_request(&mut buf, self.version, self.frame_compression, request)?;
+        Ok(buf)
+    }
+
+    /// Sends an encoded request frame and waits for its response frame. Dropping the
+    /// returned future is safe: the stream id stays reserved until the node answers.
+    pub(crate) async fn send_frame(&self, frame: BytesMut) -> Result<Frame, RequestError> {
+        let (reply, rx) = oneshot::channel();
+        if self.tx.send(Command { frame, reply }).await.is_err() {
+            return Err(RequestError {
+                error: self.terminal_error(),
+                written: false,
+            });
+        }
+        match rx.await {
+            Ok(result) => result,
+            // The task always answers before dropping a sender; this is a task panic.
+            Err(_) => Err(RequestError {
+                error: self.terminal_error(),
+                written: true,
+            }),
+        }
+    }
+
+    /// Encodes and sends a request.
+    pub(crate) async fn send(&self, request: &Request<'_>) -> Result<Frame, RequestError> {
+        let frame = self.encode(request).map_err(|_| RequestError {
+            error: ConnectionError::InvalidRequestFrame,
+            written: false,
+        })?;
+        self.send_frame(frame).await
+    }
+
+    fn terminal_error(&self) -> ConnectionError {
+        self.shared
+            .broken
+            .get()
+            .cloned()
+            .unwrap_or(ConnectionError::Closed)
+    }
+}
+
+/// Parses a response frame: envelope (tracing id, warnings, custom payload), then the
+/// message. Trailing bytes after a known message are tolerated, as spec v5 section 4.2
+/// asks of clients (newer servers may extend bodies).
+pub(crate) fn parse_response(frame: &Frame) -> Result<(ResponseEnvelope, Response), DecodeError> {
+    let mut cur: &[u8] = &frame.body;
+    let envelope = ResponseEnvelope::decode(frame.header.flags.bits(), &mut cur)?;
+    let rest = frame.body.slice(frame.body.len() - cur.len()..);
+    let (response, _ignored) =
+        Response::decode_lenient(frame.header.opcode, frame.header.version, &rest)?;
+    Ok((envelope, response))
+}
+
+/// Writes one request frame (stream id 0; the task patches it).
+pub(crate) fn encode_request(
+    out: &mut BytesMut,
+    version: ProtocolVersion,
+    compression: Option<Compression>,
+    request: &Request<'_>,
+) -> Result<(), EncodeError> {
+    let mut flags = FrameFlags::empty();
+    if compression.is_some() {
+        flags.insert(FrameFlags::COMPRESSION);
+    }
+    frame::encode_frame(
+        out,
+        version,
+        Direction::Request,
+        flags,
+        0,
+        request.opcode(),
+        compression,
+        |body| request.encode_body(version, body),
+    )
+}

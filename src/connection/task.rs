@@ -1,0 +1,364 @@
+//! The one task that owns a connection's socket: it assigns stream ids, coalesces
+//! queued frames into single writes, routes responses to their waiters, delivers
+//! events, sends heartbeats and, when it ends for any reason, answers every waiter.
+//! It does not encode request bodies (callers do) nor decode response bodies.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+use tokio_util::codec::{Decoder, Encoder};
+
+use super::streams::StreamMap;
+use super::{Command, ConnectionConfig, RequestError, Shared};
+use crate::codec::CqlCodec;
+use crate::error::ConnectionError;
+use crate::protocol::frame::Frame;
+
+/// Stop pulling new requests while this many bytes wait to be written.
+const WRITE_HIGH_WATER: usize = 1 << 20;
+/// Read buffer growth step.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// What a reserved stream id is waiting for.
+struct Pending {
+    /// `None` for the task's own heartbeat.
+    reply: Option<oneshot::Sender<Result<Frame, RequestError>>>,
+    /// Total bytes that must have reached the socket for this frame to be complete.
+    end_offset: u64,
+    sent_at: Instant,
+}
+
+pub(super) struct Task<IO> {
+    pub(super) io: IO,
+    pub(super) core: Core,
+}
+
+/// Everything the loop needs besides the socket.
+pub(super) struct Core {
+    pub(super) codec: CqlCodec,
+    pub(super) rx: mpsc::Receiver<Command>,
+    pub(super) events: Option<mpsc::Sender<Frame>>,
+    pub(super) shared: Arc<Shared>,
+    pub(super) config: ConnectionConfig,
+    /// A ready-to-send OPTIONS frame (stream id patched at send time).
+    pub(super) heartbeat_frame: BytesMut,
+}
+
+struct State {
+    streams: StreamMap<Pending>,
+    /// Frames accepted since the last hand-off to the codec (plain frames).
+    staging: BytesMut,
+    staged_ids: Vec<i16>,
+    /// Bytes ready for the socket (segments on v5).
+    out: BytesMut,
+    encoded_total: u64,
+    flushed_total: u64,
+    rbuf: BytesMut,
+    last_read: Instant,
+    heartbeat_sent: Option<Instant>,
+    draining: bool,
+}
+
+impl<IO> Task<IO>
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    /// Runs until the socket fails, the peer misbehaves, every handle is gone, or the
+    /// connection is recycled; then answers every waiter with the terminal error.
+    pub(super) async fn run(self) {
+        let Task { io, mut core } = self;
+        let mut st = State {
+            streams: StreamMap::new(core.config.max_streams),
+            staging: BytesMut::with_capacity(16 * 1024),
+            staged_ids: Vec::new(),
+            out: BytesMut::with_capacity(16 * 1024),
+            encoded_total: 0,
+            flushed_total: 0,
+            rbuf: BytesMut::with_capacity(READ_CHUNK),
+            last_read: Instant::now(),
+            heartbeat_sent: None,
+            draining: false,
+        };
+        let (rd, wr) = tokio::io::split(io);
+        let error = core.event_loop(rd, wr, &mut st).await;
+        tracing::debug!(addr = %core.shared.addr, %error, "connection task ending");
+        core.fail_all(&mut st, error);
+    }
+}
+
+impl Core {
+    async fn event_loop<R, W>(&mut self, mut rd: R, mut wr: W, st: &mut State) -> ConnectionError
+    where
+        R: AsyncRead + Unpin,
+        W: AsyncWrite + Unpin,
+    {
+        let tick_every = self
+            .config
+            .heartbeat_interval
+            .unwrap_or(Duration::from_secs(30))
+            .min(Duration::from_secs(1).max(self.config.orphan_check_interval));
+        let mut tick = tokio::time::interval(tick_every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut rx_open = true;
+        loop {
+            let accepting = rx_open
+                && !st.draining
+                && st.streams.available() > 0
+                && st.out.len() < WRITE_HIGH_WATER;
+            if st.draining && self.live_waiters(st) == 0 {
+                return ConnectionError::Recycled {
+                    addr: self.shared.addr,
+                };
+            }
+            // Every handle is gone: nobody can read a late answer, so only requests
+            // whose caller still waits keep the connection open.
+            if !rx_open && st.out.is_empty() && self.live_waiters(st) == 0 {
+                return ConnectionError::Closed;
+            }
+            tokio::select! {
+                biased;
+                _ = self.shared.close_now.cancelled() => return ConnectionError::Closed,
+                read = rd.read_buf(&mut st.rbuf) => {
+                    match read {
+                        Ok(0) => return ConnectionError::ClosedByPeer { addr: self.shared.addr },
+                        Ok(n) => {
+                            self.shared.bytes_received.fetch_add(n as u64, Ordering::Relaxed);
+                            st.last_read = Instant::now();
+                            if let Err(e) = self.handle_input(st) {
+                                return e;
+                            }
+                            if st.rbuf.capacity() - st.rbuf.len() < 1024 {
+                                st.rbuf.reserve(READ_CHUNK);
+                            }
+                        }
+                        Err(e) => return ConnectionError::io(self.shared.addr, e),
+                    }
+                }
+                written = wr.write_buf(&mut st.out), if !st.out.is_empty() => {
+                    match written {
+                        Ok(0) => return ConnectionError::ClosedByPeer { addr: self.shared.addr },
+                        Ok(n) => {
+                            st.flushed_total += n as u64;
+                            self.shared.bytes_sent.fetch_add(n as u64, Ordering::Relaxed);
+                            if st.out.is_empty() {
+                                if let Err(e) = wr.flush().await {
+                                    return ConnectionError::io(self.shared.addr, e);
+                                }
+                            }
+                        }
+                        Err(e) => return ConnectionError::io(self.shared.addr, e),
+                    }
+                }
+                cmd = self.rx.recv(), if accepting => {
+                    match cmd {
+                        Some(cmd) => {
+                            self.accept(st, cmd);
+                            // Write coalescing: drain whatever else is already queued.
+                            while st.streams.available() > 0 && st.staging.len() < WRITE_HIGH_WATER {
+                                match self.rx.try_recv() {
+                                    Ok(cmd) => self.accept(st, cmd),
+                                    Err(_) => break,
+                                }
+                            }
+                            if let Err(e) = self.stage_out(st) {
+                                return e;
+                            }
+                        }
+                        None => rx_open = false,
+                    }
+                }
+                _ = tick.tick() => {
+                    if let Some(e) = self.on_tick(st) {
+                        return e;
+                    }
+                }
+            }
+            self.publish(st);
+        }
+    }
+
+    /// Reserves an id for `cmd` and stages its frame; a caller that already gave up is
+    /// answered nothing and costs nothing (its request is never written).
+    fn accept(&mut self, st: &mut State, mut cmd: Command) {
+        if cmd.reply.is_closed() {
+            return;
+        }
+        if cmd.frame.len() < 4 {
+            let _ = cmd.reply.send(Err(RequestError {
+                error: ConnectionError::InvalidRequestFrame,
+                written: false,
+            }));
+            return;
+        }
+        let pending = Pending {
+            reply: Some(cmd.reply),
+            end_offset: u64::MAX,
+            sent_at: Instant::now(),
+        };
+        match st.streams.insert(pending) {
+            Ok(id) => {
+                cmd.frame[2..4].copy_from_slice(&id.to_be_bytes());
+                st.staging.extend_from_slice(&cmd.frame);
+                st.staged_ids.push(id);
+            }
+            Err(pending) => {
+                // Unreachable while `accepting` gates on available ids, but never lose it.
+                if let Some(reply) = pending.reply {
+                    let _ = reply.send(Err(RequestError {
+                        error: ConnectionError::StreamIdsExhausted {
+                            addr: self.shared.addr,
+                        },
+                        written: false,
+                    }));
+                }
+            }
+        }
+    }
+
+    /// Hands staged frames to the codec (segment framing on v5) and records, per
+    /// stream id, how many bytes must be flushed before its request counts as written.
+    fn stage_out(&mut self, st: &mut State) -> Result<(), ConnectionError> {
+        if st.staging.is_empty() {
+            return Ok(());
+        }
+        let before = st.out.len();
+        let frames = st.staging.split().freeze();
+        self.codec
+            .encode(frames, &mut st.out)
+            .map_err(|e| ConnectionError::from_codec(self.shared.addr, e))?;
+        st.encoded_total += (st.out.len() - before) as u64;
+        for id in st.staged_ids.drain(..) {
+            if let Some(p) = st.streams.get_mut(id) {
+                p.end_offset = st.encoded_total;
+            }
+        }
+        Ok(())
+    }
+
+    fn handle_input(&mut self, st: &mut State) -> Result<(), ConnectionError> {
+        loop {
+            let frame = match self.codec.decode(&mut st.rbuf) {
+                Ok(Some(f)) => f,
+                Ok(None) => return Ok(()),
+                Err(e) => return Err(ConnectionError::from_codec(self.shared.addr, e)),
+            };
+            let stream = frame.header.stream;
+            if stream < 0 {
+                self.deliver_event(frame);
+                continue;
+            }
+            match st.streams.remove(stream) {
+                Some(p) => match p.reply {
+                    Some(reply) => {
+                        // A closed receiver is an orphan coming home: the id is free now.
+                        let _ = reply.send(Ok(frame));
+                    }
+                    None => st.heartbeat_sent = None,
+                },
+                None => {
+                    // Spec: responses carry the request's stream id. An id nobody waits
+                    // for means we can no longer trust the pairing on this connection.
+                    return Err(ConnectionError::UnexpectedStream {
+                        addr: self.shared.addr,
+                        stream,
+                    });
+                }
+            }
+        }
+    }
+
+    fn deliver_event(&mut self, frame: Frame) {
+        if let Some(tx) = &self.events {
+            if let Err(mpsc::error::TrySendError::Full(_)) = tx.try_send(frame) {
+                tracing::warn!(addr = %self.shared.addr, "event channel full; event dropped");
+            }
+        }
+    }
+
+    fn on_tick(&mut self, st: &mut State) -> Option<ConnectionError> {
+        let now = Instant::now();
+        if let Some(sent) = st.heartbeat_sent {
+            if now.duration_since(sent) >= self.config.heartbeat_timeout {
+                return Some(ConnectionError::HeartbeatTimeout {
+                    addr: self.shared.addr,
+                });
+            }
+        } else if let Some(interval) = self.config.heartbeat_interval {
+            if now.duration_since(st.last_read) >= interval && !st.draining {
+                let pending = Pending {
+                    reply: None,
+                    end_offset: u64::MAX,
+                    sent_at: now,
+                };
+                if let Ok(id) = st.streams.insert(pending) {
+                    let mut frame = self.heartbeat_frame.clone();
+                    frame[2..4].copy_from_slice(&id.to_be_bytes());
+                    st.staging.extend_from_slice(&frame);
+                    st.staged_ids.push(id);
+                    st.heartbeat_sent = Some(now);
+                    if let Err(e) = self.stage_out(st) {
+                        return Some(e);
+                    }
+                }
+            }
+        }
+        // Orphans: ids whose caller gave up long ago and whose response never came.
+        let old = self.config.orphan_age;
+        let orphans = st
+            .streams
+            .iter()
+            .filter(|(_, p)| {
+                p.reply.as_ref().is_some_and(|r| r.is_closed())
+                    && now.duration_since(p.sent_at) >= old
+            })
+            .count();
+        self.shared.old_orphans.store(orphans, Ordering::Relaxed);
+        if orphans > self.config.max_orphans && !st.draining {
+            tracing::warn!(addr = %self.shared.addr, orphans, "too many orphaned stream ids; recycling connection");
+            st.draining = true;
+            self.shared.recycling.store(true, Ordering::Release);
+        }
+        None
+    }
+
+    fn live_waiters(&self, st: &State) -> usize {
+        st.streams
+            .iter()
+            .filter(|(_, p)| p.reply.as_ref().is_some_and(|r| !r.is_closed()))
+            .count()
+    }
+
+    fn publish(&self, st: &State) {
+        self.shared
+            .in_flight
+            .store(st.streams.in_use(), Ordering::Relaxed);
+    }
+
+    /// Every waiter gets the terminal error exactly once; queued requests that never
+    /// reached the socket say so, so that callers may safely try another host.
+    fn fail_all(&mut self, st: &mut State, error: ConnectionError) {
+        self.shared.set_broken(error.clone());
+        let flushed = st.flushed_total;
+        for p in st.streams.drain() {
+            if let Some(reply) = p.reply {
+                let _ = reply.send(Err(RequestError {
+                    error: error.clone(),
+                    written: p.end_offset <= flushed,
+                }));
+            }
+        }
+        self.rx.close();
+        while let Ok(cmd) = self.rx.try_recv() {
+            let _ = cmd.reply.send(Err(RequestError {
+                error: error.clone(),
+                written: false,
+            }));
+        }
+        self.shared.in_flight.store(0, Ordering::Relaxed);
+    }
+}

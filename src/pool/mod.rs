@@ -1,0 +1,222 @@
+//! A per-host connection pool: N connections, the least-busy one picked per request,
+//! lost connections refilled in the background (see `refill.rs`), and the host's
+//! health (Up / Down with a reason). It does not choose hosts (cluster layer) nor
+//! retry requests (session layer).
+
+// Parts are used only once the session drives them (same commit series).
+#![allow(dead_code)]
+
+mod refill;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::connection::{Connection, ConnectionConfig};
+
+/// Pool settings shared by every host.
+#[derive(Debug, Clone)]
+pub(crate) struct PoolConfig {
+    pub(crate) connection: ConnectionConfig,
+    /// Connections kept open per host.
+    pub(crate) connections_per_host: usize,
+    pub(crate) reconnect_base: Duration,
+    pub(crate) reconnect_max: Duration,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        Self {
+            connection: ConnectionConfig::default(),
+            connections_per_host: 1,
+            reconnect_base: Duration::from_millis(100),
+            reconnect_max: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Whether a host can take requests, as far as its pool knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HostState {
+    /// Not connected yet.
+    Unknown,
+    /// At least one connection is open.
+    Up,
+    /// No connection could be opened; the pool is probing with backoff.
+    Down {
+        /// The last connection error, as text.
+        reason: String,
+    },
+}
+
+#[derive(Debug)]
+pub(crate) struct Health {
+    pub(crate) state: HostState,
+    pub(crate) since: SystemTime,
+}
+
+/// Where state shared between the pool handle and its refill task lives.
+#[derive(Debug)]
+pub(crate) struct PoolShared {
+    pub(crate) addr: SocketAddr,
+    pub(crate) config: PoolConfig,
+    pub(crate) conns: RwLock<Vec<Connection>>,
+    pub(crate) health: Mutex<Health>,
+    /// Wakes the refill task (a connection died, or a request found none).
+    pub(crate) wake: Notify,
+    /// Cuts a reconnection backoff short (explicit probe, e.g. a node-up event).
+    pub(crate) probe: Notify,
+    /// Fires when a state change may interest waiters (first connection open).
+    pub(crate) changed: Notify,
+    pub(crate) shutdown: CancellationToken,
+    /// Keyspace to `USE` on new connections (set by the session).
+    pub(crate) keyspace: Mutex<Option<String>>,
+}
+
+/// The pool of one host. Dropping it (or calling `shutdown`) stops the refill task;
+/// open connections close when their last request is answered.
+#[derive(Debug)]
+pub(crate) struct HostPool {
+    shared: Arc<PoolShared>,
+}
+
+impl HostPool {
+    /// Creates the pool and starts filling it in the background.
+    pub(crate) fn new(addr: SocketAddr, config: PoolConfig) -> Self {
+        let keyspace = config.connection.keyspace.clone();
+        let shared = Arc::new(PoolShared {
+            addr,
+            config,
+            conns: RwLock::new(Vec::new()),
+            health: Mutex::new(Health {
+                state: HostState::Unknown,
+                since: SystemTime::now(),
+            }),
+            wake: Notify::new(),
+            probe: Notify::new(),
+            changed: Notify::new(),
+            shutdown: CancellationToken::new(),
+            keyspace: Mutex::new(keyspace),
+        });
+        tokio::spawn(refill::run(shared.clone()));
+        Self { shared }
+    }
+
+    /// The host's address.
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.shared.addr
+    }
+
+    /// The least-busy usable connection, or `None` (and a refill wake-up) when
+    /// there is none.
+    pub(crate) fn pick(&self) -> Option<Connection> {
+        let conns = self.shared.conns.read().ok()?;
+        let mut best: Option<&Connection> = None;
+        let mut dead = false;
+        for c in conns.iter() {
+            if !c.is_usable() {
+                dead = true;
+                continue;
+            }
+            if best.is_none_or(|b| c.in_flight() < b.in_flight()) {
+                best = Some(c);
+            }
+        }
+        if dead || best.is_none() {
+            self.shared.wake.notify_one();
+        }
+        best.cloned()
+    }
+
+    /// Waits until a usable connection exists or `timeout` passes.
+    pub(crate) async fn wait_connected(&self, timeout: Duration) -> Option<Connection> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let changed = self.shared.changed.notified();
+            if let Some(c) = self.pick() {
+                return Some(c);
+            }
+            if matches!(self.state(), HostState::Down { .. }) {
+                return None;
+            }
+            if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                return self.pick();
+            }
+        }
+    }
+
+    /// Current health.
+    pub(crate) fn state(&self) -> HostState {
+        self.shared
+            .health
+            .lock()
+            .map(|h| h.state.clone())
+            .unwrap_or(HostState::Unknown)
+    }
+
+    /// Open, usable connections.
+    pub(crate) fn open_connections(&self) -> usize {
+        self.shared
+            .conns
+            .read()
+            .map(|c| c.iter().filter(|c| c.is_usable()).count())
+            .unwrap_or(0)
+    }
+
+    /// Requests in flight over all connections.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.shared
+            .conns
+            .read()
+            .map(|c| c.iter().map(Connection::in_flight).sum())
+            .unwrap_or(0)
+    }
+
+    /// Sets the keyspace new connections `USE` (existing ones are switched by the
+    /// session with a `USE` request on each).
+    pub(crate) fn set_keyspace(&self, keyspace: Option<String>) {
+        if let Ok(mut k) = self.shared.keyspace.lock() {
+            *k = keyspace;
+        }
+    }
+
+    /// Every currently open connection.
+    pub(crate) fn connections(&self) -> Vec<Connection> {
+        self.shared
+            .conns
+            .read()
+            .map(|c| c.iter().filter(|c| c.is_usable()).cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Asks for a reconnection attempt now (e.g. a topology event said the node is up).
+    pub(crate) fn probe_now(&self) {
+        self.shared.probe.notify_one();
+    }
+
+    /// Stops refilling and closes every connection once idle.
+    pub(crate) fn shutdown(&self) {
+        self.shared.shutdown.cancel();
+        if let Ok(mut conns) = self.shared.conns.write() {
+            conns.clear();
+        }
+    }
+
+    /// The last error that took the host down, if it is down.
+    pub(crate) fn down_reason(&self) -> Option<String> {
+        match self.state() {
+            HostState::Down { reason } => Some(reason),
+            _ => None,
+        }
+    }
+}
+
+impl Drop for HostPool {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}

@@ -1,0 +1,141 @@
+//! Where the test cluster is and how to reach it: contact points from the environment
+//! (`RINGBOLT_TEST_NODES`, `RINGBOLT_TEST_AUTH_NODE`) and a connect-or-panic helper.
+//! Owns a hand-built v4 OPTIONS frame until the protocol frame module lands; not a client.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Nodes of the main (no-auth) cluster when `RINGBOLT_TEST_NODES` is not set.
+pub const DEFAULT_NODES: &str = "127.0.0.1:9042,127.0.0.2:9042,127.0.0.3:9042";
+/// The separate PasswordAuthenticator node when `RINGBOLT_TEST_AUTH_NODE` is not set.
+pub const DEFAULT_AUTH_NODE: &str = "127.0.0.4:9042";
+/// Credentials of the auth node (Cassandra's default superuser).
+#[allow(dead_code)]
+pub const AUTH_CREDENTIALS: (&str, &str) = ("cassandra", "cassandra");
+/// How long `require_node` waits for a TCP connection.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a test waits for one response from a node.
+pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn parse_addrs(var: &str, list: &str) -> Vec<SocketAddr> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.to_socket_addrs()
+                .unwrap_or_else(|e| panic!("{var}: cannot resolve {s:?}: {e}"))
+                .next()
+                .unwrap_or_else(|| panic!("{var}: {s:?} resolves to no address"))
+        })
+        .collect()
+}
+
+fn env_or(var: &str, default: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| default.to_owned())
+}
+
+/// Contact points of the main cluster (no authentication), from `RINGBOLT_TEST_NODES`.
+pub fn nodes() -> Vec<SocketAddr> {
+    let nodes = parse_addrs(
+        "RINGBOLT_TEST_NODES",
+        &env_or("RINGBOLT_TEST_NODES", DEFAULT_NODES),
+    );
+    assert!(!nodes.is_empty(), "RINGBOLT_TEST_NODES lists no node");
+    nodes
+}
+
+/// The node that requires PasswordAuthenticator login, from `RINGBOLT_TEST_AUTH_NODE`.
+pub fn auth_node() -> SocketAddr {
+    let list = env_or("RINGBOLT_TEST_AUTH_NODE", DEFAULT_AUTH_NODE);
+    let mut addrs = parse_addrs("RINGBOLT_TEST_AUTH_NODE", &list);
+    assert_eq!(addrs.len(), 1, "RINGBOLT_TEST_AUTH_NODE must name one node");
+    addrs.remove(0)
+}
+
+/// Connects to `addr` within [`CONNECT_TIMEOUT`], or panics telling how to start Cassandra.
+pub async fn require_node(addr: SocketAddr) -> TcpStream {
+    let hint = "start it with scripts/cassandra up --nodes 3 --auth-node";
+    match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
+        Ok(Ok(stream)) => {
+            stream.set_nodelay(true).unwrap();
+            stream
+        }
+        Ok(Err(e)) => panic!("Cassandra is not reachable at {addr}; {hint} ({e})"),
+        Err(_) => panic!("Cassandra is not reachable at {addr}; {hint} (connect timed out)"),
+    }
+}
+
+/// Frame header length in protocol v3/v4 (native_protocol_v4.spec section 2).
+pub const HEADER_LEN: usize = 9;
+
+/// A v4 OPTIONS request (opcode 0x05, empty body) on `stream`, built by hand.
+pub fn options_frame_v4(stream: i16) -> Vec<u8> {
+    let mut frame = vec![0x04, 0x00];
+    frame.extend_from_slice(&stream.to_be_bytes());
+    frame.push(0x05);
+    frame.extend_from_slice(&0_i32.to_be_bytes());
+    frame
+}
+
+/// A decoded response frame header plus its body.
+#[derive(Debug)]
+pub struct RawFrame {
+    /// Version byte as sent (0x84 for a v4 response).
+    pub version: u8,
+    /// Stream id.
+    pub stream: i16,
+    /// Opcode (0x06 = SUPPORTED).
+    pub opcode: u8,
+    /// The body bytes.
+    pub body: Vec<u8>,
+}
+
+/// Sends `frame` and reads one whole response frame (v3/v4 framing), within [`RESPONSE_TIMEOUT`].
+pub async fn round_trip(stream: &mut TcpStream, frame: &[u8]) -> RawFrame {
+    let exchange = async {
+        stream.write_all(frame).await.unwrap();
+        let mut header = [0_u8; HEADER_LEN];
+        stream.read_exact(&mut header).await.unwrap();
+        let len = i32::from_be_bytes([header[5], header[6], header[7], header[8]]);
+        assert!((0..=1 << 20).contains(&len), "unexpected body length {len}");
+        let mut body = vec![0_u8; len as usize];
+        stream.read_exact(&mut body).await.unwrap();
+        RawFrame {
+            version: header[0],
+            stream: i16::from_be_bytes([header[2], header[3]]),
+            opcode: header[4],
+            body,
+        }
+    };
+    tokio::time::timeout(RESPONSE_TIMEOUT, exchange)
+        .await
+        .expect("no response from Cassandra in time")
+}
+
+/// Decodes a `[string multimap]` (spec section 3), the body of SUPPORTED.
+pub fn string_multimap(mut body: &[u8]) -> Vec<(String, Vec<String>)> {
+    fn short(b: &mut &[u8]) -> usize {
+        let (n, rest) = b.split_at(2);
+        *b = rest;
+        usize::from(u16::from_be_bytes([n[0], n[1]]))
+    }
+    fn string(b: &mut &[u8]) -> String {
+        let n = short(b);
+        let (s, rest) = b.split_at(n);
+        *b = rest;
+        String::from_utf8(s.to_vec()).unwrap()
+    }
+    let pairs = short(&mut body);
+    let map = (0..pairs)
+        .map(|_| {
+            let key = string(&mut body);
+            let values = (0..short(&mut body)).map(|_| string(&mut body)).collect();
+            (key, values)
+        })
+        .collect();
+    assert!(body.is_empty(), "trailing bytes after the multimap");
+    map
+}
