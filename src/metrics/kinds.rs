@@ -60,6 +60,19 @@ impl RetryReason {
         }
     }
 
+    /// The reason for a retry after ERROR `code` (spec v5 section 8). Connection failures
+    /// and attempt timeouts have no code: use `ConnectionClosed` / `AttemptTimeout`.
+    pub(crate) fn from_server_code(code: i32) -> Self {
+        match code {
+            0x1200 => RetryReason::ReadTimeout,
+            0x1100 => RetryReason::WriteTimeout,
+            0x1000 => RetryReason::Unavailable,
+            0x1001 => RetryReason::Overloaded,
+            0x1002 => RetryReason::Bootstrapping,
+            _ => RetryReason::Other,
+        }
+    }
+
     /// The Java driver's coarser node-metric bucket (`retries.<x>` / `ignores.<x>`).
     pub(crate) fn java_category(self) -> JavaReason {
         match self {
@@ -290,5 +303,26 @@ mod tests {
         assert_eq!(s.java(JavaReason::ReadTimeout), 1);
         let java_sum: u64 = JavaReason::ALL.iter().map(|&j| s.java(j)).sum();
         assert_eq!(java_sum, s.total());
+        assert_eq!(
+            RetryReason::from_server_code(0x1200),
+            RetryReason::ReadTimeout
+        );
+        assert_eq!(
+            RetryReason::from_server_code(0x1100),
+            RetryReason::WriteTimeout
+        );
+        assert_eq!(
+            RetryReason::from_server_code(0x1000),
+            RetryReason::Unavailable
+        );
+        assert_eq!(
+            RetryReason::from_server_code(0x1001),
+            RetryReason::Overloaded
+        );
+        assert_eq!(
+            RetryReason::from_server_code(0x1002),
+            RetryReason::Bootstrapping
+        );
+        assert_eq!(RetryReason::from_server_code(0x0000), RetryReason::Other);
     }
 }
