@@ -256,9 +256,21 @@ const NODE_GAUGES_AND_COUNTERS: &[NodeMetric] = &[
 
 impl MetricsSnapshot {
     /// The snapshot in Prometheus text exposition format 0.0.4 (content type
-    /// `text/plain; version=0.0.4`). Names are the Java driver 4 metric paths in
-    /// Prometheus form under `ringbolt_session_` and `ringbolt_nodes_` (see the table in
-    /// the crate's metrics documentation); latencies are summaries in seconds.
+    /// `text/plain; version=0.0.4`).
+    ///
+    /// Names are the Java driver 4 metric paths (given as `[java: ...]` on each field)
+    /// in Prometheus form: `ringbolt_session_<path>` for session metrics and
+    /// `ringbolt_nodes_<path>{node="ip:port"}` for node metrics, with `.` and `-` turned
+    /// into `_` and counters ending in `_total` (`cql-client-timeouts` →
+    /// `ringbolt_session_cql_client_timeouts_total`, `pool.orphaned-streams` →
+    /// `ringbolt_nodes_pool_orphaned_streams`). Latencies (`cql-requests`,
+    /// `cql-messages`) are summaries in seconds with quantiles 0.5, 0.95, 0.99 and 0.999
+    /// over the session's lifetime, plus a `_seconds_max` gauge. Metrics the Java driver
+    /// lacks are `ringbolt_session_errors_server_total{code,error}`,
+    /// `..._errors_connection_total`, `..._errors_no_host_available_total`,
+    /// `..._retries_total{reason}`, `..._ignores_total{reason}`,
+    /// `..._cql_requests_in_flight`, `..._cql_requests_failed_total` and
+    /// `ringbolt_nodes_info{node,dc,state}`. Node families are omitted when no host is known.
     pub fn to_prometheus(&self) -> String {
         let mut sink = TextSink {
             out: String::with_capacity(4096 + 3072 * self.hosts.len()),
