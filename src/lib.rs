@@ -17,6 +17,7 @@ mod connection;
 mod consistency;
 mod convert;
 mod error;
+mod metrics;
 mod pool;
 #[cfg(feature = "unstable-protocol")]
 pub mod protocol;
@@ -26,6 +27,15 @@ mod protocol;
 mod session;
 mod statement;
 
+#[cfg(feature = "unstable-protocol")]
+#[doc(hidden)]
+pub use crate::metrics::bench_support;
+#[cfg(feature = "metrics")]
+pub use crate::metrics::publish_to_metrics_facade;
+pub use crate::metrics::{
+    Bucket, HistogramSnapshot, HostErrorCounts, HostMetricsSnapshot, MetricsSnapshot, ReasonCounts,
+    RetryReason, ServerErrorCounts,
+};
 pub use cluster::{
     murmur3_token, AddressTranslator, ClusterView, DefaultPolicy, DefaultPolicyBuilder, Host,
     HostDistance, HostFilter, HostId, IdentityTranslator, LoadBalancingPolicy, QueryPlan,
