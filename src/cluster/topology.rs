@@ -176,15 +176,29 @@ impl Cluster {
         Ok(())
     }
 
-    /// Waits until every node reports the same schema version (after DDL), polling
-    /// the control connection, up to `timeout`. Returns whether agreement was seen.
-    pub(crate) async fn await_schema_agreement(&self, timeout: std::time::Duration) -> bool {
-        let Some(conn) = self.shared.control.read().ok().and_then(|c| c.clone()) else {
+    /// Waits until every node reports the same schema version (after DDL), up to
+    /// `timeout`. The check runs on the node that coordinated the change: its own
+    /// version is already the new one, so agreement cannot be seen before the change
+    /// reached the others (on any other node, all could still agree on the old one).
+    pub(crate) async fn await_schema_agreement(
+        &self,
+        coordinator: SocketAddr,
+        timeout: std::time::Duration,
+    ) -> bool {
+        let conn = self
+            .pool(coordinator)
+            .and_then(|p| p.pick())
+            .or_else(|| self.shared.control.read().ok().and_then(|c| c.clone()));
+        let Some(conn) = conn else {
             return false;
         };
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            if let Ok(true) = schema_agrees(&conn).await {
+            let agreed = schema_agrees(&conn).await;
+            if let Err(e) = &agreed {
+                tracing::warn!(error = %e, "schema agreement check failed");
+            }
+            if let Ok(true) = agreed {
                 // New keyspaces change replication: pick them up for routing.
                 if let Err(e) = self.refresh(&conn).await {
                     tracing::debug!(error = %e, "refresh after schema change failed");
@@ -238,12 +252,29 @@ async fn schema_agrees(conn: &Connection) -> Result<bool, TopologyError> {
     .await?;
     let peers = select(conn, "SELECT schema_version FROM system.peers").await?;
     let mut versions = std::collections::HashSet::new();
-    for row in local.iter().chain(peers.iter()).flatten() {
-        if let Ok(Some(v)) = row.get::<Option<CqlUuid>>(0) {
-            versions.insert(v.0);
+    for row in local.iter().chain(peers.iter()) {
+        let row = row.map_err(|e| TopologyError::Unexpected {
+            addr: conn.addr(),
+            query: "schema_version",
+            what: e.to_string(),
+        })?;
+        match row.get::<Option<CqlUuid>>(0) {
+            Ok(Some(v)) => {
+                versions.insert(v.0);
+            }
+            // A peer without a version is not part of the ring yet.
+            Ok(None) => {}
+            Err(e) => {
+                return Err(TopologyError::Unexpected {
+                    addr: conn.addr(),
+                    query: "schema_version",
+                    what: e.to_string(),
+                })
+            }
         }
     }
-    Ok(versions.len() <= 1)
+    tracing::debug!(versions = versions.len(), "schema versions seen");
+    Ok(versions.len() == 1)
 }
 
 async fn resolve(

@@ -364,7 +364,7 @@ impl Session {
         if matches!(outcome.result, ResultBody::SchemaChange(_)) {
             self.inner
                 .cluster
-                .await_schema_agreement(defaults::SCHEMA_AGREEMENT_TIMEOUT)
+                .await_schema_agreement(outcome.host, defaults::SCHEMA_AGREEMENT_TIMEOUT)
                 .await;
         }
         Ok(outcome)

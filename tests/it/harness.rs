@@ -139,3 +139,86 @@ pub fn string_multimap(mut body: &[u8]) -> Vec<(String, Vec<String>)> {
     assert!(body.is_empty(), "trailing bytes after the multimap");
     map
 }
+
+/// Tests that stop nodes or cut addresses take this lock exclusively; every other test
+/// holds it shared (through [`session`]), so a fault never hits an unrelated test.
+static FAULTS: std::sync::OnceLock<tokio::sync::RwLock<()>> = std::sync::OnceLock::new();
+
+fn faults() -> &'static tokio::sync::RwLock<()> {
+    FAULTS.get_or_init(|| tokio::sync::RwLock::new(()))
+}
+
+/// A session on the main cluster plus the shared fault guard; derefs to the session.
+pub struct TestSession {
+    /// The session.
+    pub session: ringbolt::Session,
+    _guard: tokio::sync::RwLockReadGuard<'static, ()>,
+}
+
+impl std::ops::Deref for TestSession {
+    type Target = ringbolt::Session;
+    fn deref(&self) -> &ringbolt::Session {
+        &self.session
+    }
+}
+
+/// Holds the cluster exclusively for a fault-injection test (no other test runs).
+pub async fn exclusive() -> tokio::sync::RwLockWriteGuard<'static, ()> {
+    faults().write().await
+}
+
+/// Holds the cluster shared (no fault test runs meanwhile), for tests that build
+/// their own sessions.
+pub async fn shared() -> tokio::sync::RwLockReadGuard<'static, ()> {
+    faults().read().await
+}
+
+/// The main cluster's contact points as strings.
+pub fn contact_points() -> Vec<String> {
+    nodes().iter().map(ToString::to_string).collect()
+}
+
+/// Builds a session on the main cluster with `configure` applied, or panics saying how
+/// to start Cassandra.
+pub async fn session_with(
+    configure: impl FnOnce(ringbolt::SessionBuilder) -> ringbolt::SessionBuilder,
+) -> TestSession {
+    let guard = shared().await;
+    for addr in nodes() {
+        drop(require_node(addr).await);
+    }
+    let builder = ringbolt::Session::builder()
+        .contact_points(contact_points())
+        .local_dc("datacenter1");
+    let session = configure(builder)
+        .build()
+        .await
+        .unwrap_or_else(|e| panic!("cannot open a session on {:?}: {e}", nodes()));
+    TestSession {
+        session,
+        _guard: guard,
+    }
+}
+
+/// A session on the main cluster with default settings.
+pub async fn session() -> TestSession {
+    session_with(|b| b).await
+}
+
+/// A fresh keyspace name for one test (replication factor `rf`, SimpleStrategy),
+/// created before returning.
+pub async fn keyspace(session: &ringbolt::Session, prefix: &str, rf: u8) -> String {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let ks = format!("it_{prefix}_{}_{n}", std::process::id());
+    session
+        .query(
+            format!(
+                "CREATE KEYSPACE {ks} WITH replication = {{'class': 'SimpleStrategy', 'replication_factor': {rf}}}"
+            ),
+            (),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("create keyspace {ks}: {e}"));
+    ks
+}
