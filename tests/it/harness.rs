@@ -163,6 +163,7 @@ impl std::ops::Deref for TestSession {
 }
 
 /// Holds the cluster exclusively for a fault-injection test (no other test runs).
+#[allow(dead_code)] // used by the fault-injection tests as they land
 pub async fn exclusive() -> tokio::sync::RwLockWriteGuard<'static, ()> {
     faults().write().await
 }
