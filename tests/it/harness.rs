@@ -148,11 +148,35 @@ fn faults() -> &'static tokio::sync::RwLock<()> {
     FAULTS.get_or_init(|| tokio::sync::RwLock::new(()))
 }
 
+/// The fault lock across processes too (several test runs may share one cluster):
+/// an advisory file lock beside the in-process one.
+fn lock_file() -> std::fs::File {
+    let path = std::env::temp_dir().join("ringbolt-it-faults.lock");
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()))
+}
+
+/// Shared hold of the cluster: no fault test (in any process) runs meanwhile.
+pub struct SharedGuard {
+    _file: std::fs::File,
+    _guard: tokio::sync::RwLockReadGuard<'static, ()>,
+}
+
+/// Exclusive hold of the cluster for a fault-injection test.
+pub struct ExclusiveGuard {
+    _file: std::fs::File,
+    _guard: tokio::sync::RwLockWriteGuard<'static, ()>,
+}
+
 /// A session on the main cluster plus the shared fault guard; derefs to the session.
 pub struct TestSession {
     /// The session.
     pub session: ringbolt::Session,
-    _guard: tokio::sync::RwLockReadGuard<'static, ()>,
+    _guard: SharedGuard,
 }
 
 impl std::ops::Deref for TestSession {
@@ -162,16 +186,39 @@ impl std::ops::Deref for TestSession {
     }
 }
 
-/// Holds the cluster exclusively for a fault-injection test (no other test runs).
+/// Holds the cluster exclusively for a fault-injection test (no other test, in this
+/// or another process, holds it meanwhile).
 #[allow(dead_code)] // used by the fault-injection tests as they land
-pub async fn exclusive() -> tokio::sync::RwLockWriteGuard<'static, ()> {
-    faults().write().await
+pub async fn exclusive() -> ExclusiveGuard {
+    let guard = faults().write().await;
+    let file = tokio::task::spawn_blocking(|| {
+        let f = lock_file();
+        f.lock().expect("exclusive lock on the fault lock file");
+        f
+    })
+    .await
+    .unwrap();
+    ExclusiveGuard {
+        _file: file,
+        _guard: guard,
+    }
 }
 
 /// Holds the cluster shared (no fault test runs meanwhile), for tests that build
 /// their own sessions.
-pub async fn shared() -> tokio::sync::RwLockReadGuard<'static, ()> {
-    faults().read().await
+pub async fn shared() -> SharedGuard {
+    let guard = faults().read().await;
+    let file = tokio::task::spawn_blocking(|| {
+        let f = lock_file();
+        f.lock_shared().expect("shared lock on the fault lock file");
+        f
+    })
+    .await
+    .unwrap();
+    SharedGuard {
+        _file: file,
+        _guard: guard,
+    }
 }
 
 /// The main cluster's contact points as strings.
