@@ -45,6 +45,7 @@ pub use connection::{AuthError, AuthSession, Authenticator, PlainTextAuthenticat
 pub use consistency::Consistency;
 pub use error::{Attempt, AttemptError, Error, NoHostAvailable, RequestTimeout, ServerError};
 pub use error::{ConnectionError, ServerErrorKind, WriteType};
+pub use error::{ContactPointError, ContactPointFailure, SetupError};
 pub use pool::HostState;
 pub use session::builder_types::ProtocolVersionChoice;
 pub use session::defaults;

@@ -11,7 +11,7 @@ use super::host::{AddressTranslator, Host, PeerRow};
 use super::replication::ReplicationStrategy;
 use super::view::ClusterView;
 use crate::connection::{parse_response, Connection, ConnectionConfig};
-use crate::error::ConnectionError;
+use crate::error::{ConnectionError, ContactPointError, ContactPointFailure};
 use crate::pool::{HostPool, HostState, PoolConfig};
 use crate::protocol::request::{Query, QueryParameters, Request};
 use crate::protocol::response::{Response, ResultBody};
@@ -29,6 +29,15 @@ pub(crate) enum TopologyError {
         query: &'static str,
         what: String,
     },
+}
+
+impl From<TopologyError> for ContactPointError {
+    fn from(e: TopologyError) -> Self {
+        match e {
+            TopologyError::Connection(e) => Self::Connection(e),
+            TopologyError::Unexpected { query, what, .. } => Self::Topology { query, what },
+        }
+    }
 }
 
 /// Settings of the cluster layer.
@@ -57,7 +66,8 @@ pub(crate) struct Cluster {
 impl Cluster {
     /// Resolves the contact points, opens a control connection to the first that
     /// answers, reads the topology and starts a pool per host.
-    pub(crate) async fn connect(config: ClusterConfig) -> Result<Self, Vec<(String, String)>> {
+    /// On failure, returns every contact point's typed failure, in order.
+    pub(crate) async fn connect(config: ClusterConfig) -> Result<Self, Vec<ContactPointFailure>> {
         let mut failures = Vec::new();
         let addrs = resolve(&config.contact_points, config.default_port, &mut failures).await;
         let shared = Arc::new(ClusterShared {
@@ -82,9 +92,15 @@ impl Cluster {
                         }
                         return Ok(cluster);
                     }
-                    Err(e) => failures.push((addr.to_string(), e.to_string())),
+                    Err(e) => failures.push(ContactPointFailure {
+                        contact_point: addr.to_string(),
+                        error: e.into(),
+                    }),
                 },
-                Err(e) => failures.push((addr.to_string(), e.to_string())),
+                Err(e) => failures.push(ContactPointFailure {
+                    contact_point: addr.to_string(),
+                    error: ContactPointError::Connection(e),
+                }),
             }
         }
         Err(failures)
@@ -280,7 +296,7 @@ async fn schema_agrees(conn: &Connection) -> Result<bool, TopologyError> {
 async fn resolve(
     points: &[String],
     default_port: u16,
-    failures: &mut Vec<(String, String)>,
+    failures: &mut Vec<ContactPointFailure>,
 ) -> Vec<SocketAddr> {
     let mut out = Vec::new();
     for p in points {
@@ -300,7 +316,10 @@ async fn resolve(
         let resolved = tokio::net::lookup_host(with_port.clone()).await;
         match resolved {
             Ok(addrs) => out.extend(addrs),
-            Err(e) => failures.push((p.clone(), format!("cannot resolve: {e}"))),
+            Err(e) => failures.push(ContactPointFailure {
+                contact_point: p.clone(),
+                error: ContactPointError::Resolve(Arc::new(e)),
+            }),
         }
     }
     out.dedup();

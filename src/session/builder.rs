@@ -10,7 +10,7 @@ use crate::cluster::{
     AddressTranslator, ClusterConfig, DefaultPolicy, IdentityTranslator, LoadBalancingPolicy,
 };
 use crate::connection::{Authenticator, ConnectionConfig, PlainTextAuthenticator};
-use crate::error::Error;
+use crate::error::{Error, SetupError};
 use crate::pool::PoolConfig;
 use crate::protocol::frame::Compression;
 use crate::protocol::ProtocolVersion;
@@ -246,7 +246,7 @@ impl SessionBuilder {
     /// cluster and starts a connection pool per host.
     pub async fn build(self) -> Result<Session, Error> {
         if self.contact_points.is_empty() {
-            return Err(Error::Setup("no contact points given".into()));
+            return Err(Error::Setup(SetupError::NoContactPoints));
         }
         let connection = ConnectionConfig {
             version: match self.version {
@@ -280,18 +280,10 @@ impl SessionBuilder {
         let cluster =
             match tokio::time::timeout(self.connect_timeout.saturating_mul(2), connect).await {
                 Ok(Ok(c)) => c,
-                Ok(Err(failures)) => {
-                    let detail: Vec<String> =
-                        failures.iter().map(|(a, e)| format!("{a}: {e}")).collect();
-                    return Err(Error::Setup(format!(
-                        "no contact point could be reached ({})",
-                        detail.join("; ")
-                    )));
-                }
+                Ok(Err(failures)) => return Err(Error::Setup(SetupError::ContactPoints(failures))),
                 Err(_) => {
-                    return Err(Error::Setup(format!(
-                        "connecting to the cluster took longer than {:?}",
-                        self.connect_timeout.saturating_mul(2)
+                    return Err(Error::Setup(SetupError::Timeout(
+                        self.connect_timeout.saturating_mul(2),
                     )))
                 }
             };
