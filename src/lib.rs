@@ -26,6 +26,9 @@ pub mod protocol;
 mod protocol;
 mod session;
 mod statement;
+#[cfg(feature = "unstable-protocol")]
+#[doc(hidden)]
+pub mod unstable;
 
 #[cfg(feature = "unstable-protocol")]
 #[doc(hidden)]
