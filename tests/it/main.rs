@@ -6,6 +6,8 @@
 // File locking (1.89) is used by the test harness only; the library keeps its MSRV.
 #![allow(clippy::incompatible_msrv)]
 
+mod auth;
+mod connection;
 mod faults;
 mod harness;
 mod session_basic;
