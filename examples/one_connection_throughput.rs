@@ -6,6 +6,9 @@
 //! Env: RINGBOLT_BENCH_NODE (127.0.0.1:9042), REQUESTS (50000), CONCURRENCY (1024).
 //! Error answers (read timeouts of a loaded node) are counted, not fatal; a wrong row is.
 
+// File locking (1.89) is used here only, as in the test harness; the library keeps its MSRV.
+#![allow(clippy::incompatible_msrv)]
+
 use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -42,6 +45,19 @@ async fn main() -> Result<(), BoxError> {
         .parse()?;
     let requests = env_num("REQUESTS", 50_000);
     let concurrency = env_num("CONCURRENCY", 1_024).max(1);
+    // Held shared like every integration test: no fault test (which takes it
+    // exclusively to kill or pause nodes) runs on the shared cluster meanwhile.
+    let _no_faults = tokio::task::spawn_blocking(|| {
+        let path = std::env::temp_dir().join("ringbolt-it-faults.lock");
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)?;
+        f.lock_shared()?;
+        Ok::<_, std::io::Error>(f)
+    })
+    .await??;
     setup(node).await?;
     println!(
         "{requests} prepared single-row SELECTs, {concurrency} in flight, one connection to {node}"
@@ -67,12 +83,39 @@ async fn main() -> Result<(), BoxError> {
     Ok(())
 }
 
+/// Every request of a session to `node` only (the schema is created and read there
+/// too, so a slow schema agreement on a loaded cluster cannot get in the way).
+fn only(node: SocketAddr) -> Arc<DefaultPolicy> {
+    Arc::new(
+        DefaultPolicy::builder()
+            .local_dc("datacenter1")
+            .host_filter(move |h| h.address() == node)
+            .build(),
+    )
+}
+
+/// Waits (bounded) until `node`'s pool has its connection: `build` returns once SOME
+/// pool is connected, and these sessions send only to `node`.
+async fn wait_for_pool(s: &Session, node: SocketAddr) -> Result<(), BoxError> {
+    let started = Instant::now();
+    while !pooled_connections(s).iter().any(|c| c.addr() == node) {
+        if started.elapsed() > Duration::from_secs(30) {
+            return Err(format!("the pool of {node} did not connect").into());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    Ok(())
+}
+
 async fn setup(node: SocketAddr) -> Result<(), BoxError> {
     let s = Session::builder()
         .contact_points([node.to_string()])
         .local_dc("datacenter1")
+        .load_balancing(only(node))
+        .request_timeout(Duration::from_secs(60))
         .build()
         .await?;
+    wait_for_pool(&s, node).await?;
     s.query(
         format!(
             "CREATE KEYSPACE IF NOT EXISTS {KEYSPACE} WITH replication = \
@@ -148,15 +191,11 @@ async fn session_rate(
     requests: usize,
     concurrency: usize,
 ) -> Result<Rate, BoxError> {
-    let policy = DefaultPolicy::builder()
-        .local_dc("datacenter1")
-        .host_filter(move |h| h.address() == node)
-        .build();
     let s = Session::builder()
         .contact_points([node.to_string()])
         .local_dc("datacenter1")
         .connections_per_host(1)
-        .load_balancing(Arc::new(policy))
+        .load_balancing(only(node))
         .protocol_version(match version {
             ProtocolVersion::V4 => ProtocolVersionChoice::V4,
             _ => ProtocolVersionChoice::V5,
@@ -165,6 +204,7 @@ async fn session_rate(
         .request_timeout(Duration::from_secs(60))
         .build()
         .await?;
+    wait_for_pool(&s, node).await?;
     let select = s
         .prepare(format!("SELECT v FROM {KEYSPACE}.t WHERE k = ?"))
         .await?;
