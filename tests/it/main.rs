@@ -10,3 +10,5 @@ mod faults;
 mod harness;
 mod session_basic;
 mod smoke;
+mod types;
+mod types_canon;
