@@ -12,3 +12,4 @@ mod session_basic;
 mod smoke;
 mod types;
 mod types_canon;
+mod types_derive;
