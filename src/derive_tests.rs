@@ -304,3 +304,24 @@ fn fields_named_like_generated_locals() {
         u
     );
 }
+
+#[test]
+fn derived_udt_rejects_truncated_and_oversized_values() {
+    let t = udt_type();
+    let a = Address {
+        street: "s".into(),
+        zip: Some(1),
+    };
+    let mut out = BytesMut::new();
+    a.serialize(&t, &mut out).unwrap();
+    let short = &out[..out.len() - 1];
+    let mut long = out.to_vec();
+    long.push(0);
+    for bad in [short, &long[..]] {
+        let e = Address::deserialize(&t, Some(FrameSlice::from_slice(bad))).unwrap_err();
+        assert!(
+            matches!(e.kind(), DeserializationErrorKind::Decode(_)),
+            "{bad:?}: {e}"
+        );
+    }
+}
