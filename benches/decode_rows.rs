@@ -4,6 +4,8 @@
 //! `&[u8]`), owned rows (`String`, `Vec<u8>`), and the response decode alone (metadata
 //! plus the bounds walk over every cell). Run: `cargo bench --bench decode_rows`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
