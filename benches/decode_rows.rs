@@ -142,10 +142,5 @@ fn main() {
 }
 
 fn decode_only(body: &Bytes) -> u64 {
-    let Ok(Response::Result(ResultBody::Rows(rows))) =
-        Response::decode(Opcode::Result, ProtocolVersion::V5, body)
-    else {
-        panic!("not rows")
-    };
-    rows.rows_count as u64
+    rows_of(body).rows_count as u64
 }
