@@ -53,17 +53,24 @@ fn body() -> Bytes {
     out.freeze()
 }
 
-fn decode_borrowed(body: &Bytes) -> u64 {
-    let Ok(Response::Result(ResultBody::Rows(rows))) =
-        Response::decode(Opcode::Result, ProtocolVersion::V5, body)
-    else {
-        panic!("not rows")
-    };
-    let set = RowSet::new(
+fn rows_of(body: &Bytes) -> Rows {
+    match Response::decode(Opcode::Result, ProtocolVersion::V5, body) {
+        Ok(Response::Result(ResultBody::Rows(rows))) => rows,
+        other => panic!("not rows: {other:?}"),
+    }
+}
+
+fn row_set(body: &Bytes) -> RowSet {
+    let rows = rows_of(body);
+    RowSet::new(
         rows.metadata.columns.into(),
         rows.rows_count,
         rows.rows_content,
-    );
+    )
+}
+
+fn decode_borrowed(body: &Bytes) -> u64 {
+    let set = row_set(body);
     let mut acc = 0u64;
     for row in set.rows::<(i64, &str, f64, CqlTimestamp, &[u8])>().unwrap() {
         let (id, name, score, at, payload) = row.unwrap();
@@ -78,16 +85,7 @@ fn decode_borrowed(body: &Bytes) -> u64 {
 }
 
 fn decode_owned(body: &Bytes) -> u64 {
-    let Ok(Response::Result(ResultBody::Rows(rows))) =
-        Response::decode(Opcode::Result, ProtocolVersion::V5, body)
-    else {
-        panic!("not rows")
-    };
-    let set = RowSet::new(
-        rows.metadata.columns.into(),
-        rows.rows_count,
-        rows.rows_content,
-    );
+    let set = row_set(body);
     let rows: Vec<(i64, String, f64, CqlTimestamp, Vec<u8>)> =
         set.rows().unwrap().collect::<Result<_, _>>().unwrap();
     rows.len() as u64
