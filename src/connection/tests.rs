@@ -1,0 +1,609 @@
+//! Connection tests over `tokio::io::duplex` against the scripted fake node: handshake
+//! variants, multiplexing, cancellation, stream-id exhaustion, failure propagation,
+//! heartbeats, orphans and write coalescing. Time is paused wherever it matters.
+
+use std::pin::Pin;
+use std::sync::atomic::AtomicUsize;
+use std::sync::Mutex;
+use std::task::{Context, Poll};
+
+use tokio::io::{DuplexStream, ReadBuf};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::*;
+use crate::fake_node::{supported, Action, FakeConfig, FakeConnection, FakeNode};
+use crate::protocol::request::{Query, QueryParameters};
+use crate::protocol::response::{Event, ResultBody, StatusChangeType};
+use crate::protocol::Opcode;
+
+fn addr() -> SocketAddr {
+    "127.0.0.1:9042".parse().unwrap()
+}
+
+fn query(text: &str) -> Request<'static> {
+    Request::Query(Query::new(text.to_owned(), QueryParameters::default()))
+}
+
+fn marker(text: &str) -> Response {
+    Response::Result(ResultBody::SetKeyspace(text.to_owned()))
+}
+
+/// Answers QUERY with its own text (as a SetKeyspace result), OPTIONS with SUPPORTED.
+fn echo(request: &Request<'static>, _stream: i16) -> Action {
+    match request {
+        Request::Query(q) => Action::Reply(marker(&q.query)),
+        Request::Options => Action::Reply(supported(true)),
+        _ => Action::Reply(Response::Result(ResultBody::Void)),
+    }
+}
+
+/// The text a response frame carries back (see [`echo`]).
+fn text_of(frame: &Frame) -> String {
+    match parse_response(frame).unwrap().1 {
+        Response::Result(ResultBody::SetKeyspace(k)) => k,
+        other => panic!("unexpected response {other:?}"),
+    }
+}
+
+async fn ask(conn: &Connection, text: &str) -> Result<String, RequestError> {
+    conn.send(&query(text)).await.map(|f| text_of(&f))
+}
+
+fn spawn_ask(conn: &Connection, text: &str) -> JoinHandle<Result<String, RequestError>> {
+    let (conn, text) = (conn.clone(), text.to_owned());
+    tokio::spawn(async move { ask(&conn, &text).await })
+}
+
+/// Yields until `cond` holds (bounded, so a broken test fails instead of hanging).
+async fn until(what: &str, cond: impl Fn() -> bool) {
+    for _ in 0..100_000 {
+        if cond() {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+    panic!("condition never held: {what}");
+}
+
+fn config() -> ConnectionConfig {
+    ConnectionConfig::default()
+}
+
+/// A client-side stream wrapper that counts writes and can stall after a byte budget.
+struct Probe {
+    inner: DuplexStream,
+    writes: Arc<AtomicUsize>,
+    budget: Arc<AtomicUsize>,
+}
+
+impl AsyncRead for Probe {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Probe {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let budget = self.budget.load(Ordering::SeqCst);
+        if budget == 0 {
+            return Poll::Pending; // a stalled socket: never writable again
+        }
+        let n = buf.len().min(budget);
+        let r = Pin::new(&mut self.inner).poll_write(cx, &buf[..n]);
+        if let Poll::Ready(Ok(n)) = r {
+            self.writes.fetch_add(1, Ordering::SeqCst);
+            if budget != usize::MAX {
+                self.budget.fetch_sub(n, Ordering::SeqCst);
+            }
+        }
+        r
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+struct Setup {
+    conn: Connection,
+    events: Option<mpsc::Receiver<Frame>>,
+    fake: FakeConnection,
+    writes: Arc<AtomicUsize>,
+    budget: Arc<AtomicUsize>,
+}
+
+async fn try_open(
+    node: &FakeNode,
+    version: ProtocolVersion,
+    config: &ConnectionConfig,
+) -> (Result<Opened, ConnectionError>, FakeConnection) {
+    let (client, server) = tokio::io::duplex(1 << 20);
+    let fake = node.spawn(server);
+    (
+        Connection::open_on(client, addr(), version, config, true).await,
+        fake,
+    )
+}
+
+async fn open(node: &FakeNode, version: ProtocolVersion, config: &ConnectionConfig) -> Setup {
+    let (client, server) = tokio::io::duplex(1 << 20);
+    let fake = node.spawn(server);
+    let writes = Arc::new(AtomicUsize::new(0));
+    let budget = Arc::new(AtomicUsize::new(usize::MAX));
+    let probe = Probe {
+        inner: client,
+        writes: writes.clone(),
+        budget: budget.clone(),
+    };
+    let opened = Connection::open_on(probe, addr(), version, config, true)
+        .await
+        .unwrap();
+    Setup {
+        conn: opened.connection,
+        events: opened.events,
+        fake,
+        writes,
+        budget,
+    }
+}
+
+fn echo_node(config: FakeConfig) -> FakeNode {
+    FakeNode::new(config, echo)
+}
+
+#[tokio::test]
+async fn handshake_v5_switches_to_segments_and_v4_stays_plain() {
+    for version in [ProtocolVersion::V5, ProtocolVersion::V4] {
+        let node = echo_node(FakeConfig::default());
+        let (opened, _fake) = try_open(&node, version, &config()).await;
+        let opened = opened.unwrap();
+        let conn = opened.connection;
+        assert_eq!(conn.version(), version);
+        assert!(opened
+            .supported
+            .iter()
+            .any(|(k, v)| k == "PROTOCOL_VERSIONS" && v.contains(&"5/v5".to_owned())));
+        // The fake decodes segments after READY on v5: a wrongly framed request would
+        // kill the connection instead of being echoed.
+        assert_eq!(ask(&conn, "hello").await.unwrap(), "hello");
+        assert_eq!(ask(&conn, "again").await.unwrap(), "again");
+        let stats = node.stats();
+        assert_eq!(stats.count(Opcode::Options), 1);
+        assert_eq!(stats.count(Opcode::Startup), 1);
+        assert_eq!(stats.count(Opcode::Query), 2);
+    }
+}
+
+#[tokio::test]
+async fn lz4_on_v4_and_v5_compresses_both_ways() {
+    for version in [ProtocolVersion::V4, ProtocolVersion::V5] {
+        let node = echo_node(FakeConfig::default());
+        let mut cfg = config();
+        cfg.compression = Some(Compression::Lz4);
+        let s = open(&node, version, &cfg).await;
+        let big = "x".repeat(50_000);
+        let sent_before = s.conn.shared().bytes_sent.load(Ordering::Relaxed);
+        let received_before = s.conn.shared().bytes_received.load(Ordering::Relaxed);
+        assert_eq!(ask(&s.conn, &big).await.unwrap(), big);
+        let sent = s.conn.shared().bytes_sent.load(Ordering::Relaxed) - sent_before;
+        let received = s.conn.shared().bytes_received.load(Ordering::Relaxed) - received_before;
+        assert!(
+            sent < 5_000,
+            "{version:?}: request not compressed ({sent} bytes)"
+        );
+        assert!(
+            received < 5_000,
+            "{version:?}: response not compressed ({received})"
+        );
+    }
+}
+
+#[tokio::test]
+async fn refused_v5_falls_back_to_v4_on_a_new_connection() {
+    let node = echo_node(FakeConfig {
+        refuse_v5: true,
+        ..FakeConfig::default()
+    });
+    let connector = || {
+        let (client, server) = tokio::io::duplex(1 << 16);
+        let _fake = node.spawn(server);
+        async move { Ok(client) }
+    };
+    let opened = Connection::open_with(addr(), &config(), false, connector)
+        .await
+        .unwrap();
+    assert_eq!(opened.connection.version(), ProtocolVersion::V4);
+    assert_eq!(node.stats().connections(), 2);
+    assert_eq!(node.stats().count(Opcode::Options), 2, "v5 then v4");
+    assert_eq!(
+        ask(&opened.connection, "v4 works").await.unwrap(),
+        "v4 works"
+    );
+
+    // Pinned to v5, the refusal is reported with the node's message.
+    let (err, _fake) = try_open(&node, ProtocolVersion::V5, &config()).await;
+    match err.unwrap_err() {
+        ConnectionError::UnsupportedVersion {
+            version, message, ..
+        } => {
+            assert_eq!(version, 5);
+            assert!(
+                message.contains("supported versions are (3/v3, 4/v4)"),
+                "{message}"
+            );
+        }
+        other => panic!("expected UnsupportedVersion, got {other:?}"),
+    }
+}
+
+fn auth_node() -> FakeNode {
+    echo_node(FakeConfig {
+        credentials: Some(("cassandra".into(), "secret".into())),
+        ..FakeConfig::default()
+    })
+}
+
+fn with_password(password: &str) -> ConnectionConfig {
+    let mut cfg = config();
+    cfg.authenticator = Some(Arc::new(PlainTextAuthenticator::new("cassandra", password)));
+    cfg
+}
+
+#[tokio::test]
+async fn password_auth_succeeds_on_v4_and_v5() {
+    for version in [ProtocolVersion::V4, ProtocolVersion::V5] {
+        let node = auth_node();
+        let s = open(&node, version, &with_password("secret")).await;
+        assert_eq!(ask(&s.conn, "in").await.unwrap(), "in");
+        assert_eq!(node.stats().count(Opcode::AuthResponse), 1);
+    }
+}
+
+#[tokio::test]
+async fn wrong_password_fails_once_with_the_server_message() {
+    for version in [ProtocolVersion::V4, ProtocolVersion::V5] {
+        let node = auth_node();
+        let (r, _fake) = try_open(&node, version, &with_password("wrong")).await;
+        match r.unwrap_err() {
+            ConnectionError::AuthFailed { message, .. } => {
+                assert!(message.contains("password are incorrect"), "{message}")
+            }
+            other => panic!("expected AuthFailed, got {other:?}"),
+        }
+        assert_eq!(node.stats().count(Opcode::AuthResponse), 1, "no retry loop");
+        // Without credentials the node's authenticator is named.
+        let (r, _fake) = try_open(&node, version, &config()).await;
+        assert!(matches!(
+            r.unwrap_err(),
+            ConnectionError::AuthRequired { authenticator, .. }
+                if authenticator.ends_with("PasswordAuthenticator")
+        ));
+    }
+}
+
+#[tokio::test]
+async fn out_of_order_responses_reach_their_own_callers() {
+    for version in [ProtocolVersion::V4, ProtocolVersion::V5] {
+        let node = echo_node(FakeConfig {
+            reverse_batch: 1000,
+            ..FakeConfig::default()
+        });
+        let s = open(&node, version, &config()).await;
+        let tasks: Vec<_> = (0..1000)
+            .map(|i| spawn_ask(&s.conn, &format!("marker-{i}")))
+            .collect();
+        for (i, t) in tasks.into_iter().enumerate() {
+            assert_eq!(t.await.unwrap().unwrap(), format!("marker-{i}"));
+        }
+        assert_eq!(s.conn.in_flight(), 0);
+    }
+}
+
+#[tokio::test]
+async fn frames_split_into_single_bytes_are_reassembled() {
+    for (version, compression) in [
+        (ProtocolVersion::V4, None),
+        (ProtocolVersion::V5, None),
+        (ProtocolVersion::V5, Some(Compression::Lz4)),
+    ] {
+        let node = echo_node(FakeConfig {
+            one_byte_writes: true,
+            ..FakeConfig::default()
+        });
+        let mut cfg = config();
+        cfg.compression = compression;
+        let mut s = open(&node, version, &cfg).await;
+        let tasks: Vec<_> = (0..5)
+            .map(|i| spawn_ask(&s.conn, &format!("q{i}")))
+            .collect();
+        for (i, t) in tasks.into_iter().enumerate() {
+            assert_eq!(t.await.unwrap().unwrap(), format!("q{i}"));
+        }
+        let addr = addr();
+        s.fake.event(Event::StatusChange {
+            change: StatusChangeType::Up,
+            addr,
+        });
+        let event = s.events.as_mut().unwrap().recv().await.unwrap();
+        assert_eq!(event.header.stream, -1);
+    }
+}
+
+/// Records every post-handshake QUERY (stream, text) and never answers "hold*".
+fn recording(log: Arc<Mutex<Vec<(i16, String)>>>) -> FakeNode {
+    FakeNode::new(FakeConfig::default(), move |request, stream| {
+        if let Request::Query(q) = request {
+            log.lock().unwrap().push((stream, q.query.to_string()));
+            if q.query.starts_with("hold") {
+                return Action::NoReply;
+            }
+        }
+        echo(request, stream)
+    })
+}
+
+fn stream_of(log: &Mutex<Vec<(i16, String)>>, text: &str) -> i16 {
+    let log = log.lock().unwrap();
+    log.iter().rev().find(|(_, t)| t == text).unwrap().0
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancelled_request_keeps_its_id_until_the_late_answer() {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let node = recording(log.clone());
+    let s = open(&node, ProtocolVersion::V5, &config()).await;
+    let held = spawn_ask(&s.conn, "hold-1");
+    until("held request seen", || log.lock().unwrap().len() == 1).await;
+    held.abort();
+    assert!(held.await.unwrap_err().is_cancelled());
+    let held_id = stream_of(&log, "hold-1");
+    assert_eq!(s.conn.in_flight(), 1, "the abandoned id stays reserved");
+
+    assert_eq!(ask(&s.conn, "other").await.unwrap(), "other");
+    assert_ne!(
+        stream_of(&log, "other"),
+        held_id,
+        "id not reused while orphaned"
+    );
+
+    // The late answer is swallowed; it frees the id and does not break anything.
+    s.fake.reply(held_id, marker("late"));
+    let conn = s.conn.clone();
+    until("orphan released", move || conn.in_flight() == 0).await;
+    assert_eq!(ask(&s.conn, "after").await.unwrap(), "after");
+    assert_eq!(stream_of(&log, "after"), held_id, "id reused once answered");
+    assert!(s.conn.broken().is_none());
+}
+
+#[tokio::test]
+async fn request_beyond_32768_in_flight_waits_for_a_free_id() {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let node = recording(log.clone());
+    let s = open(&node, ProtocolVersion::V5, &config()).await;
+    let tasks: Vec<_> = (0..MAX_STREAMS)
+        .map(|i| spawn_ask(&s.conn, &format!("hold-{i}")))
+        .collect();
+    until("all ids used", || log.lock().unwrap().len() == MAX_STREAMS).await;
+    assert_eq!(s.conn.in_flight(), MAX_STREAMS);
+    let extra = spawn_ask(&s.conn, "hold-extra");
+    for _ in 0..1000 {
+        tokio::task::yield_now().await;
+    }
+    assert!(
+        !extra.is_finished(),
+        "the extra request waits, it does not fail"
+    );
+    assert_eq!(log.lock().unwrap().len(), MAX_STREAMS, "and is not written");
+
+    s.fake.reply(stream_of(&log, "hold-7"), marker("hold-7"));
+    until("extra written", || {
+        log.lock().unwrap().len() == MAX_STREAMS + 1
+    })
+    .await;
+    let extra_id = stream_of(&log, "hold-extra");
+    assert_eq!(extra_id, stream_of(&log, "hold-7"), "it got the freed id");
+    s.fake.reply(extra_id, marker("hold-extra"));
+    assert_eq!(extra.await.unwrap().unwrap(), "hold-extra");
+    s.conn.close();
+    let mut answered = 0;
+    for t in tasks {
+        if t.await.unwrap().is_ok() {
+            answered += 1;
+        }
+    }
+    assert_eq!(answered, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn peer_close_fails_every_waiter_at_once() {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let node = recording(log.clone());
+    let mut cfg = config();
+    cfg.max_streams = 3;
+    let s = open(&node, ProtocolVersion::V4, &cfg).await;
+    let written: Vec<_> = (0..3)
+        .map(|i| spawn_ask(&s.conn, &format!("hold-{i}")))
+        .collect();
+    until("3 written", || log.lock().unwrap().len() == 3).await;
+    let queued = spawn_ask(&s.conn, "hold-queued");
+    for _ in 0..100 {
+        tokio::task::yield_now().await;
+    }
+    let start = Instant::now();
+    s.fake.close();
+    for t in written {
+        let e = t.await.unwrap().unwrap_err();
+        assert!(
+            matches!(e.error, ConnectionError::ClosedByPeer { .. }),
+            "{e:?}"
+        );
+        assert!(e.written);
+    }
+    let e = queued.await.unwrap().unwrap_err();
+    assert!(matches!(e.error, ConnectionError::ClosedByPeer { .. }));
+    assert!(!e.written, "a queued request was never written");
+    assert_eq!(Instant::now(), start, "no timeout was involved");
+    assert!(!s.conn.is_usable());
+    let e = ask(&s.conn, "later").await.unwrap_err();
+    assert!(matches!(e.error, ConnectionError::ClosedByPeer { .. }) && !e.written);
+}
+
+#[tokio::test]
+async fn answer_on_unknown_stream_is_fatal_for_all_waiters() {
+    let node = FakeNode::new(FakeConfig::default(), |request, stream| match request {
+        Request::Query(q) if q.query == "bad" => Action::ReplyOnStream(1234, marker("bad")),
+        Request::Query(_) => Action::NoReply,
+        _ => echo(request, stream),
+    });
+    let s = open(&node, ProtocolVersion::V5, &config()).await;
+    let pending = spawn_ask(&s.conn, "pending");
+    until("pending written", || node.stats().count(Opcode::Query) == 1).await;
+    let bad = ask(&s.conn, "bad").await.unwrap_err();
+    let pending = pending.await.unwrap().unwrap_err();
+    for e in [bad, pending] {
+        assert!(
+            matches!(
+                e.error,
+                ConnectionError::UnexpectedStream { stream: 1234, .. }
+            ),
+            "{e:?}"
+        );
+        assert!(e.written);
+    }
+    assert!(matches!(
+        s.conn.broken(),
+        Some(ConnectionError::UnexpectedStream { .. })
+    ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn idle_connection_sends_heartbeats() {
+    let node = echo_node(FakeConfig::default());
+    let s = open(&node, ProtocolVersion::V5, &config()).await;
+    tokio::time::sleep(Duration::from_secs(29)).await;
+    assert_eq!(
+        node.stats().count(Opcode::Options),
+        1,
+        "only the handshake's"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(node.stats().count(Opcode::Options), 2, "one heartbeat");
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert!(node.stats().count(Opcode::Options) >= 3);
+    assert!(s.conn.is_usable());
+    assert_eq!(ask(&s.conn, "alive").await.unwrap(), "alive");
+}
+
+#[tokio::test(start_paused = true)]
+async fn unanswered_heartbeat_fails_waiters() {
+    let node = FakeNode::new(FakeConfig::default(), |_, _| Action::NoReply);
+    let s = open(&node, ProtocolVersion::V4, &config()).await;
+    let start = Instant::now();
+    let e = ask(&s.conn, "never").await.unwrap_err();
+    assert!(
+        matches!(e.error, ConnectionError::HeartbeatTimeout { .. }),
+        "{e:?}"
+    );
+    assert!(e.written);
+    let took = start.elapsed();
+    // 30 s of silence, then 10 s without an answer (checked on a 1 s tick).
+    assert!(
+        took >= Duration::from_secs(40) && took <= Duration::from_secs(42),
+        "{took:?}"
+    );
+    assert_eq!(node.stats().count(Opcode::Options), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn silent_handshake_times_out() {
+    let node = echo_node(FakeConfig {
+        silent_handshake: true,
+        ..FakeConfig::default()
+    });
+    let mut cfg = config();
+    cfg.connect_timeout = Duration::from_secs(5);
+    let start = Instant::now();
+    let (r, _fake) = try_open(&node, ProtocolVersion::V5, &cfg).await;
+    assert!(matches!(
+        r.unwrap_err(),
+        ConnectionError::ConnectTimeout { timeout, .. } if timeout == Duration::from_secs(5)
+    ));
+    assert_eq!(start.elapsed(), Duration::from_secs(5));
+    let connector = || {
+        let (client, server) = tokio::io::duplex(1 << 16);
+        let _fake = node.spawn(server);
+        async move { Ok(client) }
+    };
+    let r = Connection::open_with(addr(), &cfg, false, connector).await;
+    assert!(matches!(
+        r.unwrap_err(),
+        ConnectionError::ConnectTimeout { .. }
+    ));
+    assert_eq!(node.stats().count(Opcode::Startup), 0);
+}
+
+#[tokio::test]
+async fn events_arrive_on_the_events_channel() {
+    let node = FakeNode::new(FakeConfig::default(), |request, stream| match request {
+        Request::Register(_) => Action::All(vec![
+            Action::Reply(Response::Ready),
+            Action::SendEvent(Event::StatusChange {
+                change: StatusChangeType::Down,
+                addr: "10.0.0.9:9042".parse().unwrap(),
+            }),
+        ]),
+        _ => echo(request, stream),
+    });
+    let mut s = open(&node, ProtocolVersion::V5, &config()).await;
+    let register = Request::Register(crate::protocol::request::Register {
+        events: vec![crate::protocol::request::EventType::StatusChange],
+    });
+    let ready = s.conn.send(&register).await.unwrap();
+    assert_eq!(parse_response(&ready).unwrap().1, Response::Ready);
+    let frame = s.events.as_mut().unwrap().recv().await.unwrap();
+    assert_eq!(frame.header.stream, -1);
+    match parse_response(&frame).unwrap().1 {
+        Response::Event(Event::StatusChange { change, addr }) => {
+            assert_eq!(change, StatusChangeType::Down);
+            assert_eq!(addr, "10.0.0.9:9042".parse().unwrap());
+        }
+        other => panic!("expected an event, got {other:?}"),
+    }
+    assert_eq!(s.conn.in_flight(), 0);
+}
+
+#[tokio::test]
+async fn queued_requests_leave_in_few_writes() {
+    for version in [ProtocolVersion::V4, ProtocolVersion::V5] {
+        let node = echo_node(FakeConfig::default());
+        let s = open(&node, version, &config()).await;
+        let writes_before = s.writes.load(Ordering::SeqCst);
+        let reads_before = node.stats().reads();
+        let tasks: Vec<_> = (0..100)
+            .map(|i| spawn_ask(&s.conn, &format!("c{i}")))
+            .collect();
+        for (i, t) in tasks.into_iter().enumerate() {
+            assert_eq!(t.await.unwrap().unwrap(), format!("c{i}"));
+        }
+        let writes = s.writes.load(Ordering::SeqCst) - writes_before;
+        let reads = node.stats().reads() - reads_before;
+        assert!(
+            writes <= 3,
+            "{version:?}: 100 requests took {writes} writes"
+        );
+        assert!(reads <= 3, "{version:?}: the fake needed {reads} reads");
+    }
+}
