@@ -18,6 +18,7 @@ use super::{Command, ConnectionConfig, RequestError, Shared};
 use crate::codec::CqlCodec;
 use crate::error::ConnectionError;
 use crate::protocol::frame::Frame;
+use crate::protocol::segment::MAX_SEGMENT_PAYLOAD;
 
 /// Stop pulling new requests while this many bytes wait to be written.
 const WRITE_HIGH_WATER: usize = 1 << 20;
@@ -53,7 +54,8 @@ struct State {
     streams: StreamMap<Pending>,
     /// Frames accepted since the last hand-off to the codec (plain frames).
     staging: BytesMut,
-    staged_ids: Vec<i16>,
+    /// Stream id and end offset (in `staging`) of each staged frame.
+    staged_ids: Vec<(i16, usize)>,
     /// Bytes ready for the socket (segments on v5).
     out: BytesMut,
     encoded_total: u64,
@@ -204,7 +206,7 @@ impl Core {
             Ok(id) => {
                 cmd.frame[2..4].copy_from_slice(&id.to_be_bytes());
                 st.staging.extend_from_slice(&cmd.frame);
-                st.staged_ids.push(id);
+                st.staged_ids.push((id, st.staging.len()));
             }
             Err(pending) => {
                 // Unreachable while `accepting` gates on available ids, but never lose it.
@@ -220,19 +222,57 @@ impl Core {
         }
     }
 
-    /// Hands staged frames to the codec (segment framing on v5) and records, per
-    /// stream id, how many bytes must be flushed before its request counts as written.
+    /// Hands staged frames to the codec and records, per stream id, how many bytes
+    /// must be flushed before its request counts as written.
+    ///
+    /// The offset must be exact per request, never shared by a batch: a frame that
+    /// fully left while a later one of the same write did not may have been executed,
+    /// and must not be reported as "never written" (that makes it safe to retry
+    /// elsewhere). On v3/v4 a frame is complete at its own last byte. On v5 the node
+    /// sees a frame only once the whole segment carrying it has arrived (CRC32 trailer,
+    /// spec v5 s2.1), so frames are grouped exactly as the segment packer would group
+    /// them (greedily up to a full payload; a larger frame alone) and each group is
+    /// encoded on its own, its frames completing at the end of its last segment.
     fn stage_out(&mut self, st: &mut State) -> Result<(), ConnectionError> {
         if st.staging.is_empty() {
             return Ok(());
         }
-        let before = st.out.len();
         let frames = st.staging.split().freeze();
+        let mut ids = std::mem::take(&mut st.staged_ids);
+        let v5 = self.codec.is_v5_framing();
+        let (mut group_start, mut group_first) = (0, 0);
+        for i in 0..ids.len() {
+            let end = ids[i].1;
+            let start = if i == 0 { 0 } else { ids[i - 1].1 };
+            // Close the open group before frame i when i would not fit in its segment.
+            if v5 && start > group_start && end - group_start > MAX_SEGMENT_PAYLOAD {
+                self.encode_group(st, &frames[group_start..start], &ids[group_first..i])?;
+                (group_start, group_first) = (start, i);
+            }
+            let alone_too_big = end - group_start > MAX_SEGMENT_PAYLOAD;
+            if !v5 || alone_too_big || i + 1 == ids.len() {
+                self.encode_group(st, &frames[group_start..end], &ids[group_first..=i])?;
+                (group_start, group_first) = (end, i + 1);
+            }
+        }
+        ids.clear();
+        st.staged_ids = ids;
+        Ok(())
+    }
+
+    /// Encodes one group of whole frames and marks where each of `ids` completes.
+    fn encode_group(
+        &mut self,
+        st: &mut State,
+        frames: &[u8],
+        ids: &[(i16, usize)],
+    ) -> Result<(), ConnectionError> {
+        let before = st.out.len();
         self.codec
             .encode(frames, &mut st.out)
             .map_err(|e| ConnectionError::from_codec(self.shared.addr, e))?;
         st.encoded_total += (st.out.len() - before) as u64;
-        for id in st.staged_ids.drain(..) {
+        for &(id, _) in ids {
             if let Some(p) = st.streams.get_mut(id) {
                 p.end_offset = st.encoded_total;
             }
@@ -299,7 +339,7 @@ impl Core {
                     let mut frame = self.heartbeat_frame.clone();
                     frame[2..4].copy_from_slice(&id.to_be_bytes());
                     st.staging.extend_from_slice(&frame);
-                    st.staged_ids.push(id);
+                    st.staged_ids.push((id, st.staging.len()));
                     st.heartbeat_sent = Some(now);
                     if let Err(e) = self.stage_out(st) {
                         return Some(e);

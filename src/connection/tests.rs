@@ -607,3 +607,45 @@ async fn queued_requests_leave_in_few_writes() {
         assert!(reads <= 3, "{version:?}: the fake needed {reads} reads");
     }
 }
+#[tokio::test(start_paused = true)]
+async fn written_flag_is_exact_per_frame_on_v4() {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let node = recording(log.clone());
+    let s = open(&node, ProtocolVersion::V4, &config()).await;
+    let frame_len = s.conn.encode(&query("hold-0")).unwrap().len();
+    // The socket takes two and a half frames of the coalesced write, then stalls.
+    s.budget
+        .store(2 * frame_len + frame_len / 2, Ordering::SeqCst);
+    let tasks: Vec<_> = (0..5)
+        .map(|i| spawn_ask(&s.conn, &format!("hold-{i}")))
+        .collect();
+    until("two frames arrived", || log.lock().unwrap().len() == 2).await;
+    s.fake.close();
+    let written: Vec<bool> = futures_util::future::join_all(tasks)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().unwrap_err().written)
+        .collect();
+    assert_eq!(written, [true, true, false, false, false]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn written_flag_follows_whole_segments_on_v5() {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let node = recording(log.clone());
+    let s = open(&node, ProtocolVersion::V5, &config()).await;
+    // Two 50 kB frames fit one segment payload (128 KiB - 1), a third does not.
+    let text = |i: usize| format!("hold-{i}-{}", "x".repeat(50_000));
+    let frame_len = s.conn.encode(&query(&text(0))).unwrap().len();
+    let segment_len = 6 + 2 * frame_len + 4;
+    s.budget.store(segment_len + 100, Ordering::SeqCst);
+    let tasks: Vec<_> = (0..5).map(|i| spawn_ask(&s.conn, &text(i))).collect();
+    until("first segment arrived", || log.lock().unwrap().len() == 2).await;
+    s.fake.close();
+    let written: Vec<bool> = futures_util::future::join_all(tasks)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().unwrap_err().written)
+        .collect();
+    assert_eq!(written, [true, true, false, false, false]);
+}
