@@ -103,15 +103,16 @@ impl Core {
             .config
             .heartbeat_interval
             .unwrap_or(Duration::from_secs(30))
-            .min(Duration::from_secs(1).max(self.config.orphan_check_interval));
+            .min(Duration::from_secs(1).max(self.config.orphan_check_interval))
+            // `interval` panics on a zero period (e.g. a configured zero heartbeat).
+            .max(Duration::from_millis(1));
         let mut tick = tokio::time::interval(tick_every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut rx_open = true;
         loop {
+            // While draining, queued requests are still taken, to be refused at once.
             let accepting = rx_open
-                && !st.draining
-                && st.streams.available() > 0
-                && st.out.len() < WRITE_HIGH_WATER;
+                && (st.draining || (st.streams.available() > 0 && st.out.len() < WRITE_HIGH_WATER));
             if st.draining && self.live_waiters(st) == 0 {
                 return ConnectionError::Recycled {
                     addr: self.shared.addr,
@@ -158,6 +159,14 @@ impl Core {
                 }
                 cmd = self.rx.recv(), if accepting => {
                     match cmd {
+                        Some(cmd) if st.draining => {
+                            // A recycling connection writes nothing new: the request
+                            // fails now, never written, free to go to another connection.
+                            let _ = cmd.reply.send(Err(RequestError {
+                                error: ConnectionError::Recycled { addr: self.shared.addr },
+                                written: false,
+                            }));
+                        }
                         Some(cmd) => {
                             self.accept(st, cmd);
                             // Write coalescing: drain whatever else is already queued.

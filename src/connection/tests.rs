@@ -649,3 +649,51 @@ async fn written_flag_follows_whole_segments_on_v5() {
         .collect();
     assert_eq!(written, [true, true, false, false, false]);
 }
+#[tokio::test(start_paused = true)]
+async fn too_many_orphans_recycle_the_connection() {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let node = recording(log.clone());
+    let mut cfg = config();
+    cfg.max_orphans = 2;
+    cfg.orphan_age = Duration::from_secs(1);
+    cfg.orphan_check_interval = Duration::from_secs(1);
+    let s = open(&node, ProtocolVersion::V5, &cfg).await;
+    let live = spawn_ask(&s.conn, "hold-live");
+    let orphans: Vec<_> = (0..3)
+        .map(|i| spawn_ask(&s.conn, &format!("hold-{i}")))
+        .collect();
+    until("all written", || log.lock().unwrap().len() == 4).await;
+    for t in orphans {
+        t.abort();
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(s.conn.old_orphans(), 3);
+    assert!(!s.conn.is_usable(), "recycling");
+    assert!(s.conn.broken().is_none(), "still serving its live request");
+
+    // A request arriving now is refused at once, never written.
+    let e = ask(&s.conn, "late-comer").await.unwrap_err();
+    assert!(
+        matches!(e.error, ConnectionError::Recycled { .. }) && !e.written,
+        "{e:?}"
+    );
+    assert_eq!(log.lock().unwrap().len(), 4);
+
+    s.fake.reply(stream_of(&log, "hold-live"), marker("live"));
+    assert_eq!(live.await.unwrap().unwrap(), "live");
+    s.conn.closed().await;
+    assert!(matches!(
+        s.conn.broken(),
+        Some(ConnectionError::Recycled { .. })
+    ));
+}
+
+#[tokio::test]
+async fn zero_heartbeat_interval_does_not_kill_the_task() {
+    let node = echo_node(FakeConfig::default());
+    let mut cfg = config();
+    cfg.heartbeat_interval = Some(Duration::ZERO);
+    let s = open(&node, ProtocolVersion::V4, &cfg).await;
+    assert_eq!(ask(&s.conn, "still here").await.unwrap(), "still here");
+    assert!(s.conn.broken().is_none());
+}
