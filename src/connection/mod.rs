@@ -251,6 +251,7 @@ impl Connection {
             .map_err(|_| ConnectionError::InvalidRequestFrame)?;
         let task = task::Task {
             io,
+            leftover: done.leftover,
             core: task::Core {
                 codec,
                 rx,

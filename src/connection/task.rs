@@ -36,6 +36,8 @@ struct Pending {
 
 pub(super) struct Task<IO> {
     pub(super) io: IO,
+    /// Bytes the handshake read past its last answer (decoded before any read).
+    pub(super) leftover: BytesMut,
     pub(super) core: Core,
 }
 
@@ -73,7 +75,13 @@ where
     /// Runs until the socket fails, the peer misbehaves, every handle is gone, or the
     /// connection is recycled; then answers every waiter with the terminal error.
     pub(super) async fn run(self) {
-        let Task { io, mut core } = self;
+        let Task {
+            io,
+            leftover,
+            mut core,
+        } = self;
+        let mut rbuf = leftover;
+        rbuf.reserve(READ_CHUNK);
         let mut st = State {
             streams: StreamMap::new(core.config.max_streams),
             staging: BytesMut::with_capacity(16 * 1024),
@@ -81,7 +89,7 @@ where
             out: BytesMut::with_capacity(16 * 1024),
             encoded_total: 0,
             flushed_total: 0,
-            rbuf: BytesMut::with_capacity(READ_CHUNK),
+            rbuf,
             last_read: Instant::now(),
             heartbeat_sent: None,
             draining: false,
@@ -109,6 +117,11 @@ impl Core {
         let mut tick = tokio::time::interval(tick_every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut rx_open = true;
+        if !st.rbuf.is_empty() {
+            if let Err(e) = self.handle_input(st) {
+                return e;
+            }
+        }
         loop {
             // While draining, queued requests are still taken, to be refused at once.
             let accepting = rx_open

@@ -697,3 +697,57 @@ async fn zero_heartbeat_interval_does_not_kill_the_task() {
     assert_eq!(ask(&s.conn, "still here").await.unwrap(), "still here");
     assert!(s.conn.broken().is_none());
 }
+
+/// Bytes that arrive together with the last handshake answer are not lost.
+#[tokio::test]
+async fn bytes_read_with_the_last_handshake_answer_reach_the_task() {
+    use crate::protocol::frame::FrameDecoder;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    fn response(stream: i16, r: &Response, out: &mut BytesMut) {
+        let v = ProtocolVersion::V4;
+        frame::encode_frame(
+            out,
+            v,
+            Direction::Response,
+            FrameFlags::empty(),
+            stream,
+            r.opcode(),
+            None,
+            |b| r.encode_body(v, b),
+        )
+        .unwrap();
+    }
+    let (client, mut server) = tokio::io::duplex(1 << 16);
+    let node = tokio::spawn(async move {
+        let mut decoder = FrameDecoder::default();
+        let mut rbuf = BytesMut::new();
+        for answer in [supported(true), Response::Ready] {
+            let request = loop {
+                if let Some(f) = decoder.decode(&mut rbuf).unwrap() {
+                    break f;
+                }
+                assert!(server.read_buf(&mut rbuf).await.unwrap() > 0);
+            };
+            let mut out = BytesMut::new();
+            response(request.header.stream, &answer, &mut out);
+            if answer == Response::Ready {
+                // An event in the same write as READY.
+                let event = Event::StatusChange {
+                    change: StatusChangeType::Up,
+                    addr: addr(),
+                };
+                response(-1, &Response::Event(event), &mut out);
+            }
+            server.write_all(&out).await.unwrap();
+        }
+        server
+    });
+    let mut opened = Connection::open_on(client, addr(), ProtocolVersion::V4, &config(), true)
+        .await
+        .unwrap();
+    let event = opened.events.as_mut().unwrap().recv().await.unwrap();
+    assert_eq!(event.header.stream, -1);
+    assert!(opened.connection.broken().is_none());
+    drop(node);
+}
