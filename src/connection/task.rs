@@ -17,7 +17,7 @@ use super::streams::StreamMap;
 use super::{Command, ConnectionConfig, RequestError, Shared};
 use crate::codec::CqlCodec;
 use crate::error::ConnectionError;
-use crate::protocol::frame::Frame;
+use crate::protocol::frame::{Frame, HEADER_LEN};
 use crate::protocol::segment::MAX_SEGMENT_PAYLOAD;
 
 /// Stop pulling new requests while this many bytes wait to be written.
@@ -98,6 +98,18 @@ where
         let error = core.event_loop(rd, wr, &mut st).await;
         tracing::debug!(addr = %core.shared.addr, %error, "connection task ending");
         core.fail_all(&mut st, error);
+    }
+}
+
+/// True when `frame` is exactly one frame: a header whose length field matches the
+/// bytes that follow it.
+fn is_one_whole_frame(frame: &[u8]) -> bool {
+    match frame.get(..HEADER_LEN) {
+        Some(h) => {
+            let body_len = u32::from_be_bytes([h[5], h[6], h[7], h[8]]) as usize;
+            frame.len() - HEADER_LEN == body_len
+        }
+        None => false,
     }
 }
 
@@ -212,7 +224,9 @@ impl Core {
         if cmd.reply.is_closed() {
             return;
         }
-        if cmd.frame.len() < 4 {
+        if !is_one_whole_frame(&cmd.frame) {
+            // Writing it would desynchronise the stream (v4) or fail the segment
+            // encoder (v5) and end the connection for every other caller.
             let _ = cmd.reply.send(Err(RequestError {
                 error: ConnectionError::InvalidRequestFrame,
                 written: false,

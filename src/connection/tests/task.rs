@@ -373,3 +373,20 @@ async fn delayed_answers_arrive_after_their_delay() {
     assert_eq!((a.unwrap(), b.unwrap()), ("a".into(), "b".into()));
     assert_eq!(start.elapsed(), Duration::from_secs(5));
 }
+
+#[tokio::test]
+async fn malformed_frame_fails_alone() {
+    for version in [ProtocolVersion::V4, ProtocolVersion::V5] {
+        let node = echo_node(FakeConfig::default());
+        let s = open(&node, version, &config()).await;
+        let good = s.conn.encode(&query("ok")).unwrap();
+        let mut short_body = good.clone();
+        short_body.truncate(good.len() - 1);
+        for bad in [BytesMut::from(&[0u8; 5][..]), short_body] {
+            let e = s.conn.send_frame(bad).await.unwrap_err();
+            assert!(matches!(e.error, ConnectionError::InvalidRequestFrame) && !e.written);
+        }
+        assert_eq!(ask(&s.conn, "ok").await.unwrap(), "ok");
+        assert!(s.conn.is_usable());
+    }
+}
