@@ -39,7 +39,7 @@ pub enum Action {
     ReplyOnStream(i16, Response),
     /// Never answer.
     NoReply,
-    /// Push an event on stream -1 (and nothing else for this request).
+    /// Push an event on stream -1 (not an answer: combine with `All` to also reply).
     SendEvent(Event),
     /// Close the connection without answering.
     CloseConnection,
