@@ -275,7 +275,7 @@ async fn written_flag_is_exact_per_frame_on_v4() {
     let log = Arc::new(Mutex::new(Vec::new()));
     let node = recording(log.clone());
     let s = open(&node, ProtocolVersion::V4, &config()).await;
-    let frame_len = s.conn.encode(&query("hold-0")).unwrap().len();
+    let frame_len = s.conn.encode(&query("hold-0"), false).unwrap().len();
     // The socket takes two and a half frames of the coalesced write, then stalls.
     s.budget
         .store(2 * frame_len + frame_len / 2, Ordering::SeqCst);
@@ -299,7 +299,7 @@ async fn written_flag_follows_whole_segments_on_v5() {
     let s = open(&node, ProtocolVersion::V5, &config()).await;
     // Two 50 kB frames fit one segment payload (128 KiB - 1), a third does not.
     let text = |i: usize| format!("hold-{i}-{}", "x".repeat(50_000));
-    let frame_len = s.conn.encode(&query(&text(0))).unwrap().len();
+    let frame_len = s.conn.encode(&query(&text(0)), false).unwrap().len();
     let segment_len = 6 + 2 * frame_len + 4;
     s.budget.store(segment_len + 100, Ordering::SeqCst);
     let tasks: Vec<_> = (0..5).map(|i| spawn_ask(&s.conn, &text(i))).collect();
@@ -379,7 +379,7 @@ async fn malformed_frame_fails_alone() {
     for version in [ProtocolVersion::V4, ProtocolVersion::V5] {
         let node = echo_node(FakeConfig::default());
         let s = open(&node, version, &config()).await;
-        let good = s.conn.encode(&query("ok")).unwrap();
+        let good = s.conn.encode(&query("ok"), false).unwrap();
         let mut short_body = good.clone();
         short_body.truncate(good.len() - 1);
         for bad in [BytesMut::from(&[0u8; 5][..]), short_body] {
