@@ -6,6 +6,7 @@
 // File locking (1.89) is used by the test harness only; the library keeps its MSRV.
 #![allow(clippy::incompatible_msrv)]
 
+mod cluster;
 mod faults;
 mod harness;
 mod session_basic;
