@@ -390,11 +390,16 @@ impl Load {
     }
 
     fn served_by_since(&self, addr: SocketAddr, since: Instant) -> bool {
+        self.first_success(addr, since).is_some()
+    }
+
+    fn first_success(&self, addr: SocketAddr, since: Instant) -> Option<Instant> {
         self.served
             .lock()
             .unwrap()
             .iter()
-            .any(|(t, a)| *a == addr && *t >= since)
+            .find(|(t, a)| *a == addr && *t >= since)
+            .map(|(t, _)| *t)
     }
 
     async fn wait_more(&self, n: usize) {
@@ -437,6 +442,57 @@ async fn build(contact_points: &[SocketAddr]) -> Session {
         .unwrap()
 }
 
+/// Host events with the time each arrived.
+struct Recorder {
+    seen: Arc<Mutex<Vec<(Instant, HostEvent)>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Recorder {
+    fn start(s: &Session) -> Recorder {
+        let mut rx = s.host_events();
+        let seen: Arc<Mutex<Vec<(Instant, HostEvent)>>> = Arc::default();
+        let task = {
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                while let Ok(e) = rx.recv().await {
+                    seen.lock().unwrap().push((Instant::now(), e));
+                }
+            })
+        };
+        Recorder { seen, task }
+    }
+
+    /// When the first event about `addr` matching `want` arrived at or after `since`.
+    fn first(&self, since: Instant, want: impl Fn(&HostEvent) -> bool) -> Option<Instant> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(t, e)| *t >= since && want(e))
+            .map(|(t, _)| *t)
+    }
+
+    async fn wait(
+        &self,
+        what: &str,
+        since: Instant,
+        want: impl Fn(&HostEvent) -> bool,
+    ) -> Duration {
+        wait_for(what, Duration::from_secs(120), || {
+            self.first(since, &want).is_some()
+        })
+        .await;
+        self.first(since, &want).unwrap() - since
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 /// Kills the control node (node 1, the only contact point): its pool goes Down while
 /// requests keep succeeding on the others, the control connection moves and still
 /// delivers events (a keyspace created by another session appears in our view), and
@@ -456,29 +512,24 @@ async fn killed_node_goes_down_then_comes_back_and_control_moves() {
         "the only contact point carries the control connection"
     );
     let ks = harness::keyspace(&s, "faults", 3).await;
-    let mut events = s.host_events();
+    let events = Recorder::start(&s);
     let load = Load::start(&s, &ks).await;
     load.wait_more(20).await;
 
     let killed_at = Instant::now();
     let fault = faults::kill(1);
-    let to_down = wait_for("killed node marked Down", Duration::from_secs(60), || {
-        matches!(state_of(&s, victim), Some(HostState::Down { .. }))
-    })
-    .await;
-    let to_control = wait_for("control connection moved", Duration::from_secs(60), || {
+    let to_down = events
+        .wait("Down event for the killed node", killed_at, |e| {
+            matches!(e, HostEvent::Down { address, reason } if *address == victim && !reason.is_empty())
+        })
+        .await;
+    assert!(matches!(state_of(&s, victim), Some(HostState::Down { .. })));
+    wait_for("control connection moved", Duration::from_secs(60), || {
         s.hosts().iter().any(|h| h.control && h.address != victim)
     })
     .await;
+    let to_control = killed_at.elapsed();
     load.wait_more(50).await;
-    let down_event = loop {
-        match tokio::time::timeout(Duration::from_secs(5), events.recv()).await {
-            Ok(Ok(HostEvent::Down { address, reason })) if address == victim => break reason,
-            Ok(Ok(_)) => continue,
-            other => panic!("no Down event for {victim}: {other:?}"),
-        }
-    };
-    assert!(!down_event.is_empty());
 
     // Events still arrive over the moved control connection: a keyspace created by
     // another session shows up in this session's view without any DDL of its own.
@@ -495,23 +546,25 @@ async fn killed_node_goes_down_then_comes_back_and_control_moves() {
         .await
         .unwrap();
     let cql_ready = restart_at.elapsed();
-    let to_up = wait_for("restarted node Up again", Duration::from_secs(90), || {
-        state_of(&s, victim) == Some(HostState::Up)
-    })
-    .await;
-    let up_at = Instant::now();
-    let to_served = wait_for(
+    let to_up = events
+        .wait("Up event for the restarted node", restart_at, |e| {
+            *e == HostEvent::Up(victim)
+        })
+        .await;
+    let up_at = restart_at + to_up;
+    wait_for(
         "restarted node serves requests",
-        Duration::from_secs(60),
+        Duration::from_secs(120),
         || load.served_by_since(victim, up_at),
     )
     .await;
+    let to_served = load.first_success(victim, up_at).unwrap() - up_at;
     let served_again = killed_at.elapsed();
     let (total, stale) = load.finish(Some((restart_at, victim))).await;
     eprintln!(
-        "cluster faults: kill -> Down {to_down:?}; kill -> control moved {to_control:?}; \
-         keyspace event -> view {to_refresh:?}; restart -> CQL ready {cql_ready:?}; \
-         CQL ready -> Up {to_up:?}; Up -> first request served {to_served:?}; \
+        "cluster faults: kill -> Down {to_down:?}; kill -> control moved <= {to_control:?}; \
+         keyspace event -> view {to_refresh:?}; restart -> node answers CQL {cql_ready:?}; \
+         restart -> Up {to_up:?}; Up -> first success on it {to_served:?}; \
          kill -> served again {served_again:?}; {total} requests, none failed \
          (+{stale} stale-schema answers of the restarted node)"
     );
@@ -533,30 +586,38 @@ async fn rejected_node_goes_down_and_pool_probing_brings_it_back() {
     let s = build(&nodes).await;
     wait_all_up(&s).await;
     let ks = harness::keyspace(&s, "reject", 3).await;
+    let events = Recorder::start(&s);
     let load = Load::start(&s, &ks).await;
     load.wait_more(20).await;
+    let blocked_at = Instant::now();
     let fault = faults::block_reject(3);
-    let to_down = wait_for("rejected node marked Down", Duration::from_secs(60), || {
-        matches!(state_of(&s, victim), Some(HostState::Down { .. }))
-    })
-    .await;
+    let to_down = events
+        .wait(
+            "Down event for the rejected node",
+            blocked_at,
+            |e| matches!(e, HostEvent::Down { address, .. } if *address == victim),
+        )
+        .await;
     load.wait_more(50).await;
+    let unblocked_at = Instant::now();
     drop(fault);
-    let to_up = wait_for("unblocked node Up again", Duration::from_secs(60), || {
-        state_of(&s, victim) == Some(HostState::Up)
-    })
-    .await;
-    let up_at = Instant::now();
-    let to_served = wait_for(
+    let to_up = events
+        .wait("Up event for the unblocked node", unblocked_at, |e| {
+            *e == HostEvent::Up(victim)
+        })
+        .await;
+    let up_at = unblocked_at + to_up;
+    wait_for(
         "unblocked node serves requests",
         Duration::from_secs(30),
         || load.served_by_since(victim, up_at),
     )
     .await;
+    let to_served = load.first_success(victim, up_at).unwrap() - up_at;
     let (total, _) = load.finish(None).await;
     eprintln!(
         "cluster faults: reject -> Down {to_down:?}; unblock -> Up {to_up:?}; \
-         Up -> first request served {to_served:?}; {total} requests, none failed"
+         Up -> first success on it {to_served:?}; {total} requests, none failed"
     );
     s.close().await;
 }
