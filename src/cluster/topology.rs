@@ -97,6 +97,21 @@ impl Cluster {
     pub(crate) async fn connect(config: ClusterConfig) -> Result<Self, Vec<(String, String)>> {
         let mut failures = Vec::new();
         let addrs = resolve(&config.contact_points, config.default_port, &mut failures).await;
+        let cluster = Cluster::new(config);
+        for addr in addrs {
+            match cluster.open_control(addr).await {
+                Ok(events) => {
+                    super::control::spawn(&cluster, events);
+                    return Ok(cluster);
+                }
+                Err(e) => failures.push((addr.to_string(), e)),
+            }
+        }
+        Err(failures)
+    }
+
+    /// A cluster that knows no host yet.
+    fn new(config: ClusterConfig) -> Self {
         let (events, _) = broadcast::channel(HOST_EVENTS_CAPACITY);
         let shared = Arc::new(ClusterShared {
             config,
@@ -110,17 +125,7 @@ impl Cluster {
             shutdown: CancellationToken::new(),
             events,
         });
-        let cluster = Cluster { shared };
-        for addr in addrs {
-            match cluster.open_control(addr).await {
-                Ok(events) => {
-                    super::control::spawn(&cluster, events);
-                    return Ok(cluster);
-                }
-                Err(e) => failures.push((addr.to_string(), e)),
-            }
-        }
-        Err(failures)
+        Cluster { shared }
     }
 
     /// Opens a control connection to `addr`, registers for events (before reading, so
@@ -565,5 +570,86 @@ fn host_from_row(
             tracing::warn!(error = %e, "skipping topology row");
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::host::tests::host;
+    use crate::cluster::{DefaultPolicy, IdentityTranslator};
+
+    /// A host of DC `dc` on a local port nobody listens on (its pool goes Down).
+    fn unreachable(n: u8, dc: &str) -> Arc<Host> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut h = (*host(n, dc, "r1", &[i64::from(n)])).clone();
+        h.address = SocketAddr::from(([127, 0, 0, 1], port));
+        Arc::new(h)
+    }
+
+    #[tokio::test]
+    async fn install_pools_used_hosts_and_reports_changes() {
+        let config = ClusterConfig {
+            contact_points: Vec::new(),
+            default_port: 9042,
+            pool: PoolConfig {
+                reconnect_base: Duration::from_millis(1),
+                reconnect_max: Duration::from_millis(5),
+                ..PoolConfig::default()
+            },
+            translator: Arc::new(IdentityTranslator),
+            policy: Arc::new(DefaultPolicy::builder().local_dc("dc1").build()),
+        };
+        let cluster = Cluster::new(config);
+        let mut rx = cluster.host_events();
+        let (a, b, remote) = (
+            unreachable(1, "dc1"),
+            unreachable(2, "dc1"),
+            unreachable(3, "dc2"),
+        );
+        cluster.install(vec![a.clone(), b.clone(), remote.clone()], Vec::new());
+        let mut added = Vec::new();
+        let mut down = Vec::new();
+        while down.len() < 2 {
+            match rx.recv().await.unwrap() {
+                HostEvent::Added(addr) => added.push(addr),
+                HostEvent::Down { address, reason } => {
+                    assert!(!reason.is_empty());
+                    down.push(address);
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(added, vec![a.address(), b.address(), remote.address()]);
+        down.sort();
+        let mut want = vec![a.address(), b.address()];
+        want.sort();
+        assert_eq!(down, want);
+        // The remote DC is ignored by the policy: no pool, never up.
+        assert_eq!(cluster.pools().len(), 2);
+        assert_eq!(cluster.state(remote.address()), HostState::Ignored);
+        let view = cluster.view();
+        assert!(!view.is_up(&a) && !view.is_up(&remote));
+        let infos = cluster.hosts();
+        assert_eq!(infos.len(), 3);
+        assert!(infos.iter().all(|h| !h.control && h.open_connections == 0));
+
+        cluster.install(vec![a.clone()], Vec::new());
+        let mut removed = vec![
+            rx.recv().await.unwrap().address(),
+            rx.recv().await.unwrap().address(),
+        ];
+        removed.sort();
+        let mut want = vec![b.address(), remote.address()];
+        want.sort();
+        assert_eq!(removed, want);
+        assert_eq!(cluster.pools().len(), 1);
+        cluster.shutdown();
+        assert!(cluster.shared.shutdown.is_cancelled());
+        assert!(cluster.pools().is_empty());
     }
 }

@@ -621,3 +621,21 @@ async fn rejected_node_goes_down_and_pool_probing_brings_it_back() {
     );
     s.close().await;
 }
+
+/// Contact points may be host names: `localhost` resolves (to 127.0.0.1, and maybe
+/// ::1 which refuses) and the whole cluster is discovered from it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_name_contact_point_discovers_the_cluster() {
+    let _shared = harness::shared().await;
+    let s = Session::builder()
+        .contact_points(["localhost"])
+        .port(harness::nodes()[0].port())
+        .local_dc("datacenter1")
+        .build()
+        .await
+        .unwrap();
+    wait_all_up(&s).await;
+    let addrs: BTreeSet<SocketAddr> = s.hosts().iter().map(|h| h.address).collect();
+    assert_eq!(addrs, harness::nodes().into_iter().collect());
+    s.close().await;
+}
