@@ -11,3 +11,6 @@ mod faults;
 mod harness;
 mod session_basic;
 mod smoke;
+mod types;
+mod types_canon;
+mod types_derive;
