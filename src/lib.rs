@@ -45,8 +45,8 @@ pub use crate::metrics::{
 };
 pub use cluster::{
     murmur3_token, AddressTranslator, ClusterView, DefaultPolicy, DefaultPolicyBuilder, Host,
-    HostDistance, HostFilter, HostId, IdentityTranslator, LoadBalancingPolicy, QueryPlan,
-    RoutingInfo, Token,
+    HostDistance, HostEvent, HostFilter, HostId, HostInfo, IdentityTranslator, LoadBalancingPolicy,
+    QueryPlan, RoutingInfo, Token,
 };
 pub use connection::{AuthError, AuthSession, Authenticator, PlainTextAuthenticator};
 pub use consistency::Consistency;

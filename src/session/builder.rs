@@ -270,11 +270,22 @@ impl SessionBuilder {
             reconnect_base: defaults::RECONNECT_BASE,
             reconnect_max: defaults::RECONNECT_MAX,
         };
+        let load_balancing = match self.load_balancing {
+            Some(p) => p,
+            None => {
+                let mut b = DefaultPolicy::builder();
+                if let Some(dc) = &self.local_dc {
+                    b = b.local_dc(dc.clone());
+                }
+                Arc::new(b.build())
+            }
+        };
         let cluster_config = ClusterConfig {
             contact_points: self.contact_points.clone(),
             default_port: self.port,
             pool,
             translator: self.translator.clone(),
+            policy: load_balancing.clone(),
         };
         let connect = crate::cluster::Cluster::connect(cluster_config);
         let cluster =
@@ -287,16 +298,6 @@ impl SessionBuilder {
                     )))
                 }
             };
-        let load_balancing = match self.load_balancing {
-            Some(p) => p,
-            None => {
-                let mut b = DefaultPolicy::builder();
-                if let Some(dc) = &self.local_dc {
-                    b = b.local_dc(dc.clone());
-                }
-                Arc::new(b.build())
-            }
-        };
         let config = SessionConfig {
             consistency: self.consistency,
             serial_consistency: self.serial_consistency,

@@ -7,6 +7,7 @@
 #![allow(clippy::incompatible_msrv)]
 
 mod auth;
+mod cluster;
 mod connection;
 mod faults;
 mod harness;
