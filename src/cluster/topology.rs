@@ -112,6 +112,11 @@ impl Cluster {
             .unwrap_or_default()
     }
 
+    /// The control connection, while it is open.
+    pub(crate) fn control(&self) -> Option<Connection> {
+        self.shared.control.read().ok().and_then(|c| c.clone())
+    }
+
     /// Stops every pool and the control connection.
     pub(crate) fn shutdown(&self) {
         if let Ok(mut c) = self.shared.control.write() {

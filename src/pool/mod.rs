@@ -193,6 +193,15 @@ impl HostPool {
             .unwrap_or_default()
     }
 
+    /// Every connection the pool holds, retiring ones included (for shutdown).
+    pub(crate) fn all_connections(&self) -> Vec<Connection> {
+        self.shared
+            .conns
+            .read()
+            .map(|c| c.to_vec())
+            .unwrap_or_default()
+    }
+
     /// Asks for a reconnection attempt now (e.g. a topology event said the node is up).
     pub(crate) fn probe_now(&self) {
         self.shared.probe.notify_one();

@@ -57,6 +57,8 @@ pub(crate) struct SessionInner {
     pub(crate) limiter: Semaphore,
     pub(crate) waiting: AtomicUsize,
     closed: AtomicBool,
+    /// Set by `close()` once the drain deadline passed and connections are being cut.
+    torn_down: AtomicBool,
     close_done: OnceCell<()>,
 }
 
@@ -72,6 +74,11 @@ impl std::fmt::Debug for SessionInner {
 impl SessionInner {
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
+    }
+
+    /// True once `close()` started cutting connections: no attempt may start.
+    pub(crate) fn is_torn_down(&self) -> bool {
+        self.torn_down.load(Ordering::Acquire)
     }
 }
 
@@ -120,6 +127,7 @@ impl Session {
                 limiter: Semaphore::new(permits),
                 waiting: AtomicUsize::new(0),
                 closed: AtomicBool::new(false),
+                torn_down: AtomicBool::new(false),
                 close_done: OnceCell::new(),
             }),
         }
@@ -398,19 +406,22 @@ impl Session {
                     p.forget();
                 }
                 inner.limiter.close();
-                let conns: Vec<_> = inner
+                inner.torn_down.store(true, Ordering::Release);
+                // Every connection, usable or retiring, and the control connection.
+                let mut conns: Vec<_> = inner
                     .cluster
                     .pools()
                     .iter()
-                    .flat_map(|p| p.connections())
+                    .flat_map(|p| p.all_connections())
                     .collect();
+                conns.extend(inner.cluster.control());
                 inner.cluster.shutdown();
                 for c in &conns {
                     c.close();
                 }
+                // The tasks end at once on close(); the bound only guards a stuck task.
                 for c in &conns {
-                    let _ = tokio::time::timeout_at(deadline + Duration::from_secs(1), c.closed())
-                        .await;
+                    let _ = tokio::time::timeout(Duration::from_secs(1), c.closed()).await;
                 }
             })
             .await;

@@ -9,4 +9,5 @@
 mod faults;
 mod harness;
 mod session_basic;
+mod session_rules;
 mod smoke;
