@@ -9,5 +9,6 @@
 mod faults;
 mod harness;
 mod session_basic;
+mod session_load;
 mod session_rules;
 mod smoke;
