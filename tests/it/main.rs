@@ -9,6 +9,7 @@
 mod faults;
 mod harness;
 mod session_basic;
+mod session_faults;
 mod session_load;
 mod session_rules;
 mod smoke;
