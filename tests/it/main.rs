@@ -13,3 +13,6 @@ mod session_faults;
 mod session_load;
 mod session_rules;
 mod smoke;
+mod types;
+mod types_canon;
+mod types_derive;
