@@ -10,6 +10,8 @@ mod auth;
 mod handshake;
 mod streams;
 mod task;
+#[cfg(test)]
+mod task_tests;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
