@@ -295,6 +295,72 @@ async fn reprepare_after_schema_changes(version: ProtocolVersionChoice) {
     s.close().await;
 }
 
+/// Another client re-prepared the statement after the table changed, so the nodes know
+/// it again: our next EXECUTE carries stale result metadata. v5: the node says
+/// METADATA_CHANGED and sends the new metadata; v4: rows arrive without metadata and
+/// with another column count, and the driver asks again with metadata.
+async fn metadata_changed_elsewhere(version: ProtocolVersionChoice) {
+    let a = harness::session_with(|b| b.protocol_version(version)).await;
+    let b = harness::session_with(|b| b.protocol_version(version)).await;
+    let ks = harness::keyspace(&a, "metachg", 3).await;
+    a.query(
+        format!("CREATE TABLE {ks}.t (k int PRIMARY KEY, a int)"),
+        (),
+    )
+    .await
+    .unwrap();
+    a.query(format!("INSERT INTO {ks}.t (k, a) VALUES (1, 10)"), ())
+        .await
+        .unwrap();
+    let text = format!("SELECT * FROM {ks}.t WHERE k = ?");
+    let sel_a = a.prepare(text.as_str()).await.unwrap();
+    let sel_b = b.prepare(text.as_str()).await.unwrap();
+    assert_eq!(
+        a.execute(&sel_a, (1_i32,)).await.unwrap().columns().len(),
+        2
+    );
+    a.query(format!("ALTER TABLE {ks}.t ADD b text"), ())
+        .await
+        .unwrap();
+    a.query(
+        format!("INSERT INTO {ks}.t (k, a, b) VALUES (1, 11, 'y')"),
+        (),
+    )
+    .await
+    .unwrap();
+    // B brings the statement back on every node.
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..200 {
+        let rs = b.execute(&sel_b, (1_i32,)).await.unwrap();
+        assert_eq!(rs.columns().len(), 3);
+        seen.insert(rs.coordinator());
+        if seen.len() == harness::nodes().len() {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), harness::nodes().len(), "B reached every node");
+    for _ in 0..6 {
+        let rs = a.execute(&sel_a, (1_i32,)).await.unwrap();
+        let names: Vec<_> = rs.columns().iter().map(|c| c.name.clone()).collect();
+        assert_eq!(names, ["k", "a", "b"], "{version:?}");
+        let (k, x, y): (i32, i32, Option<String>) = rs.first_row().unwrap();
+        assert_eq!((k, x, y.as_deref()), (1, 11, Some("y")), "{version:?}");
+    }
+    assert_eq!(sel_a.result_columns().len(), 3);
+    a.close().await;
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_changed_elsewhere_v5() {
+    metadata_changed_elsewhere(ProtocolVersionChoice::V5).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_changed_elsewhere_v4() {
+    metadata_changed_elsewhere(ProtocolVersionChoice::V4).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reprepare_after_schema_change_v5() {
     reprepare_after_schema_changes(ProtocolVersionChoice::V5).await;
