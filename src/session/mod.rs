@@ -370,9 +370,11 @@ impl Session {
     async fn run(&self, job: &Job<'_>) -> Result<execute::Outcome, Error> {
         let outcome = self.inner.run(job).await?;
         if matches!(outcome.result, ResultBody::SchemaChange(_)) {
+            // The wait is part of the request: its deadline bounds it too.
+            let left = job.deadline.saturating_duration_since(Instant::now());
             self.inner
                 .cluster
-                .await_schema_agreement(outcome.host, defaults::SCHEMA_AGREEMENT_TIMEOUT)
+                .await_schema_agreement(outcome.host, defaults::SCHEMA_AGREEMENT_TIMEOUT.min(left))
                 .await;
         }
         Ok(outcome)
