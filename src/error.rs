@@ -192,6 +192,8 @@ impl ServerError {
                 | ServerErrorKind::CdcWriteFailure
                 | ServerErrorKind::ServerError
                 | ServerErrorKind::FunctionFailure { .. }
+                // A code this crate does not know: nothing proves it was not applied.
+                | ServerErrorKind::Unknown { .. }
         )
     }
 }
@@ -235,6 +237,20 @@ pub struct Attempt {
     pub written: bool,
 }
 
+impl Attempt {
+    /// True when this attempt may have executed the request: it was written, and
+    /// the node did not answer with an error proving it was not applied (unavailable,
+    /// overloaded, syntax ... are refusals; see [`ServerError::maybe_executed`]).
+    pub fn maybe_executed(&self) -> bool {
+        self.written
+            && match &self.error {
+                AttemptError::Server(e) => e.maybe_executed(),
+                AttemptError::NoConnection { .. } => false,
+                _ => true,
+            }
+    }
+}
+
 /// No host could answer the request. Lists every attempt, not just the last.
 #[derive(Debug, Clone, Default)]
 pub struct NoHostAvailable {
@@ -247,9 +263,10 @@ impl NoHostAvailable {
         &self.attempts
     }
 
-    /// True when some attempt reached a node, which may have executed the request.
+    /// The one answer for the whole request: true when some attempt may have
+    /// executed it (see [`Attempt::maybe_executed`]).
     pub fn maybe_executed(&self) -> bool {
-        self.attempts.iter().any(|a| a.written)
+        self.attempts.iter().any(Attempt::maybe_executed)
     }
 }
 
@@ -365,9 +382,10 @@ pub enum ContactPointError {
 pub struct RequestTimeout {
     /// Time from the call to the deadline.
     pub elapsed: std::time::Duration,
-    /// Attempts started before the deadline.
+    /// Attempts that ran (every host tried, including the one cut by the deadline).
     pub attempts: usize,
-    /// True when some attempt was written to a node.
+    /// True when some attempt may have executed the request (it was written and
+    /// not refused).
     pub maybe_executed: bool,
 }
 
@@ -468,6 +486,78 @@ impl Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Consistency;
+
+    fn attempt(error: AttemptError, written: bool) -> Attempt {
+        Attempt {
+            host: "127.0.0.1:9042".parse().unwrap(),
+            error,
+            elapsed: std::time::Duration::from_millis(3),
+            written,
+        }
+    }
+
+    fn server(kind: ServerErrorKind) -> AttemptError {
+        AttemptError::Server(Box::new(ServerError {
+            host: "127.0.0.1:9042".parse().unwrap(),
+            code: 0,
+            message: String::new(),
+            kind,
+        }))
+    }
+
+    #[test]
+    fn refusals_prove_nothing_ran_writes_and_silence_do_not() {
+        let unavailable = ServerErrorKind::Unavailable {
+            consistency: Consistency::All,
+            required: 3,
+            alive: 1,
+        };
+        let write_timeout = ServerErrorKind::WriteTimeout {
+            consistency: Consistency::Quorum,
+            received: 1,
+            block_for: 2,
+            write_type: WriteType::Simple,
+            contentions: None,
+        };
+        let closed = AttemptError::Connection(ConnectionError::Closed);
+        assert!(!attempt(server(unavailable.clone()), true).maybe_executed());
+        assert!(!attempt(server(ServerErrorKind::Overloaded), true).maybe_executed());
+        assert!(!attempt(server(ServerErrorKind::SyntaxError), true).maybe_executed());
+        assert!(attempt(server(write_timeout), true).maybe_executed());
+        assert!(attempt(closed.clone(), true).maybe_executed());
+        assert!(!attempt(closed.clone(), false).maybe_executed());
+        assert!(attempt(AttemptError::Timeout(Default::default()), true).maybe_executed());
+        let unknown = ServerErrorKind::Unknown {
+            code: 0x7777,
+            extra: Default::default(),
+        };
+        assert!(attempt(server(unknown), true).maybe_executed());
+
+        // One answer for the whole request: any attempt that may have run.
+        let refused = NoHostAvailable {
+            attempts: vec![
+                attempt(server(unavailable.clone()), true),
+                attempt(
+                    AttemptError::NoConnection {
+                        reason: "down".into(),
+                    },
+                    false,
+                ),
+                attempt(closed.clone(), false),
+            ],
+        };
+        assert!(!refused.maybe_executed());
+        assert!(!Error::NoHostAvailable(refused.clone()).maybe_executed());
+        let mut cut = refused;
+        cut.attempts.push(attempt(closed, true));
+        assert!(Error::NoHostAvailable(cut.clone()).maybe_executed());
+        let text = cut.to_string();
+        assert!(
+            text.contains("4 attempt(s)") && text.contains("not written"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn setup_error_keeps_every_contact_point_typed() {

@@ -10,6 +10,8 @@ mod auth;
 mod handshake;
 mod streams;
 mod task;
+#[cfg(test)]
+mod task_tests;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -86,6 +88,9 @@ pub(crate) struct RequestError {
     /// True when every byte of the request was written: the node may have executed it.
     pub(crate) written: bool,
 }
+
+/// A submitted request's pending answer (see [`Connection::submit`]).
+pub(crate) struct Reply(oneshot::Receiver<Result<Frame, RequestError>>);
 
 pub(crate) struct Command {
     pub(crate) frame: BytesMut,
@@ -350,6 +355,14 @@ impl Connection {
     /// Sends an encoded request frame and waits for its response frame. Dropping the
     /// returned future is safe: the stream id stays reserved until the node answers.
     pub(crate) async fn send_frame(&self, frame: BytesMut) -> Result<Frame, RequestError> {
+        let rx = self.submit(frame).await?;
+        self.reply(rx).await
+    }
+
+    /// First half of [`send_frame`](Self::send_frame): hands the frame to the
+    /// connection task (waiting while its queue is full). Until this returns, nothing
+    /// was written, so a caller that gives up here may safely go elsewhere.
+    pub(crate) async fn submit(&self, frame: BytesMut) -> Result<Reply, RequestError> {
         let (reply, rx) = oneshot::channel();
         if self.tx.send(Command { frame, reply }).await.is_err() {
             return Err(RequestError {
@@ -357,7 +370,13 @@ impl Connection {
                 written: false,
             });
         }
-        match rx.await {
+        Ok(Reply(rx))
+    }
+
+    /// Second half of [`send_frame`](Self::send_frame): waits for the response.
+    /// Dropping this future orphans the stream id (never reused before the answer).
+    pub(crate) async fn reply(&self, rx: Reply) -> Result<Frame, RequestError> {
+        match rx.0.await {
             Ok(result) => result,
             // The task always answers before dropping a sender; this is a task panic.
             Err(_) => Err(RequestError {

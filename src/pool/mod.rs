@@ -228,6 +228,15 @@ impl HostPool {
             .unwrap_or_default()
     }
 
+    /// Every connection the pool holds, retiring ones included (for shutdown).
+    pub(crate) fn all_connections(&self) -> Vec<Connection> {
+        self.shared
+            .conns
+            .read()
+            .map(|c| c.to_vec())
+            .unwrap_or_default()
+    }
+
     /// Asks for a reconnection attempt now (e.g. a topology event said the node is up)
     /// and restarts the backoff from its base delay: Cassandra announces UP before its
     /// native transport listens, so the probe may fail and the next ones come quickly.

@@ -122,6 +122,12 @@ pub(super) async fn run(shared: Arc<PoolShared>) {
             match result {
                 Ok(opened) => {
                     if let Ok(mut conns) = shared.conns.write() {
+                        // Checked under the lock `shutdown` clears: a connection opened
+                        // while the pool was shutting down is closed, never kept.
+                        if shared.shutdown.is_cancelled() {
+                            opened.connection.close();
+                            return;
+                        }
                         conns.push(opened.connection);
                     }
                     backoff.reset();

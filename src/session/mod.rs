@@ -58,6 +58,8 @@ pub(crate) struct SessionInner {
     pub(crate) limiter: Semaphore,
     pub(crate) waiting: AtomicUsize,
     closed: AtomicBool,
+    /// Set by `close()` once the drain deadline passed and connections are being cut.
+    torn_down: AtomicBool,
     close_done: OnceCell<()>,
 }
 
@@ -73,6 +75,11 @@ impl std::fmt::Debug for SessionInner {
 impl SessionInner {
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
+    }
+
+    /// True once `close()` started cutting connections: no attempt may start.
+    pub(crate) fn is_torn_down(&self) -> bool {
+        self.torn_down.load(Ordering::Acquire)
     }
 }
 
@@ -121,6 +128,7 @@ impl Session {
                 limiter: Semaphore::new(permits),
                 waiting: AtomicUsize::new(0),
                 closed: AtomicBool::new(false),
+                torn_down: AtomicBool::new(false),
                 close_done: OnceCell::new(),
             }),
         }
@@ -363,9 +371,11 @@ impl Session {
     async fn run(&self, job: &Job<'_>) -> Result<execute::Outcome, Error> {
         let outcome = self.inner.run(job).await?;
         if matches!(outcome.result, ResultBody::SchemaChange(_)) {
+            // The wait is part of the request: its deadline bounds it too.
+            let left = job.deadline.saturating_duration_since(Instant::now());
             self.inner
                 .cluster
-                .await_schema_agreement(outcome.host, defaults::SCHEMA_AGREEMENT_TIMEOUT)
+                .await_schema_agreement(outcome.host, defaults::SCHEMA_AGREEMENT_TIMEOUT.min(left))
                 .await;
         }
         Ok(outcome)
@@ -399,19 +409,22 @@ impl Session {
                     p.forget();
                 }
                 inner.limiter.close();
-                let conns: Vec<_> = inner
+                inner.torn_down.store(true, Ordering::Release);
+                // Every connection, usable or retiring, and the control connection.
+                let mut conns: Vec<_> = inner
                     .cluster
                     .pools()
                     .iter()
-                    .flat_map(|p| p.connections())
+                    .flat_map(|p| p.all_connections())
                     .collect();
+                conns.extend(inner.cluster.control());
                 inner.cluster.shutdown();
                 for c in &conns {
                     c.close();
                 }
+                // The tasks end at once on close(); the bound only guards a stuck task.
                 for c in &conns {
-                    let _ = tokio::time::timeout_at(deadline + Duration::from_secs(1), c.closed())
-                        .await;
+                    let _ = tokio::time::timeout(Duration::from_secs(1), c.closed()).await;
                 }
             })
             .await;
