@@ -340,6 +340,15 @@ pub enum Error {
     /// The session could not be built (no contact point reachable, bad config ...).
     #[error("session setup failed: {0}")]
     Setup(String),
+    /// A query trace was still missing or incomplete in `system_traces` after the
+    /// bounded wait of `Session::query_trace` (tracing is written asynchronously).
+    #[error("trace {id} not complete after {attempts} reads")]
+    TraceUnavailable {
+        /// The tracing id asked for.
+        id: crate::CqlUuid,
+        /// Reads of `system_traces.sessions` made.
+        attempts: u32,
+    },
 }
 
 impl Error {

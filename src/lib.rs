@@ -52,6 +52,10 @@ pub use session::retry::{
     DefaultRetryPolicy, FallthroughRetryPolicy, RetryCause, RetryDecision, RetryPolicy,
     RetryRequest,
 };
+pub use session::{
+    AttemptOutcome, AttemptRecord, QueryTrace, RequestKind, RequestObserver, RequestRecord,
+    TraceEvent,
+};
 pub use session::{PagingState, QueryResult, Session, SessionBuilder};
 pub use statement::{Batch, BatchKind, PreparedStatement, Statement, StatementOptions};
 mod row;

@@ -74,6 +74,13 @@ impl Cluster {
         for addr in addrs {
             let mut cfg: ConnectionConfig = cluster.shared.config.pool.connection.clone();
             cfg.keyspace = None;
+            cfg.metrics = cluster
+                .shared
+                .config
+                .pool
+                .metrics
+                .as_ref()
+                .map(|m| m.host(addr, None));
             match Connection::open(addr, &cfg, true).await {
                 Ok(opened) => match cluster.refresh(&opened.connection).await {
                     Ok(()) => {
@@ -219,6 +226,9 @@ impl Cluster {
             pools.retain(|addr, pool| {
                 let keep = hosts.iter().any(|h| h.address() == *addr);
                 if !keep {
+                    if let Some(m) = &cfg.pool.metrics {
+                        m.remove_host(*addr);
+                    }
                     pool.shutdown();
                 }
                 keep

@@ -3,6 +3,7 @@
 //! the Prometheus text in `prometheus.rs`.
 
 use std::net::SocketAddr;
+use std::time::SystemTime;
 
 use super::histogram::HistogramSnapshot;
 use super::kinds::{ReasonCounts, ServerErrorCounts};
@@ -52,8 +53,17 @@ pub struct HostMetricsSnapshot {
     pub address: SocketAddr,
     /// The host's data center, when known.
     pub datacenter: Option<String>,
-    /// A short health word from the pool (`"up"`, `"down"`, ...), when it reports one.
+    /// A short health word from the pool (`"up"`, `"down"`, `"unknown"`), when it
+    /// reports one.
     pub state: Option<String>,
+    /// Since when the host has been in `state` (filled by `Session::metrics`).
+    pub state_since: Option<SystemTime>,
+    /// Why the host is down: the last connection error (filled by `Session::metrics`).
+    pub down_reason: Option<String>,
+    /// The host's rack, when known (filled by `Session::metrics`).
+    pub rack: Option<String>,
+    /// The host's Cassandra version, when known (filled by `Session::metrics`).
+    pub release_version: Option<String>,
     /// Open connections to the host. [java: `pool.open-connections`]
     pub open_connections: u64,
     /// Requests written to the host and not yet answered. [java: `pool.in-flight`]
@@ -86,6 +96,10 @@ impl HostMetricsSnapshot {
             address,
             datacenter: None,
             state: None,
+            state_since: None,
+            down_reason: None,
+            rack: None,
+            release_version: None,
             open_connections: 0,
             in_flight: 0,
             available_streams: 0,

@@ -15,7 +15,8 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::connection::{Connection, ConnectionConfig};
+use crate::connection::{Connection, ConnectionConfig, MAX_STREAMS};
+use crate::metrics::{HostMetrics, PoolGaugeValues, PoolGauges, SessionMetrics};
 
 /// Pool settings shared by every host.
 #[derive(Debug, Clone)]
@@ -25,6 +26,8 @@ pub(crate) struct PoolConfig {
     pub(crate) connections_per_host: usize,
     pub(crate) reconnect_base: Duration,
     pub(crate) reconnect_max: Duration,
+    /// The session's metrics: each pool registers its host there.
+    pub(crate) metrics: Option<Arc<SessionMetrics>>,
 }
 
 impl Default for PoolConfig {
@@ -34,6 +37,7 @@ impl Default for PoolConfig {
             connections_per_host: 1,
             reconnect_base: Duration::from_millis(100),
             reconnect_max: Duration::from_secs(10),
+            metrics: None,
         }
     }
 }
@@ -75,6 +79,31 @@ pub(crate) struct PoolShared {
     pub(crate) shutdown: CancellationToken,
     /// Keyspace to `USE` on new connections (set by the session).
     pub(crate) keyspace: Mutex<Option<String>>,
+    /// This host's metrics recorder (handed to every connection).
+    pub(crate) metrics: Option<Arc<HostMetrics>>,
+}
+
+impl PoolGauges for PoolShared {
+    fn pool_gauges(&self) -> PoolGaugeValues {
+        let mut v = PoolGaugeValues::default();
+        if let Ok(conns) = self.conns.read() {
+            let max = self.config.connection.max_streams.min(MAX_STREAMS) as u64;
+            for c in conns.iter().filter(|c| c.is_usable()) {
+                let in_use = c.in_flight() as u64;
+                let orphans = c.orphans() as u64;
+                v.open_connections += 1;
+                v.in_flight += in_use.saturating_sub(orphans);
+                v.orphaned_streams += orphans;
+                v.available_streams += max.saturating_sub(in_use);
+            }
+        }
+        v.state = self.health.lock().ok().map(|h| match h.state {
+            HostState::Unknown => "unknown",
+            HostState::Up => "up",
+            HostState::Down { .. } => "down",
+        });
+        v
+    }
 }
 
 /// The pool of one host. Dropping it (or calling `shutdown`) stops the refill task;
@@ -88,6 +117,7 @@ impl HostPool {
     /// Creates the pool and starts filling it in the background.
     pub(crate) fn new(addr: SocketAddr, config: PoolConfig) -> Self {
         let keyspace = config.connection.keyspace.clone();
+        let metrics = config.metrics.as_ref().map(|m| m.host(addr, None));
         let shared = Arc::new(PoolShared {
             addr,
             config,
@@ -101,7 +131,12 @@ impl HostPool {
             changed: Notify::new(),
             shutdown: CancellationToken::new(),
             keyspace: Mutex::new(keyspace),
+            metrics,
         });
+        if let Some(m) = &shared.metrics {
+            let source: Arc<dyn PoolGauges> = shared.clone();
+            m.set_gauge_source(Arc::downgrade(&source));
+        }
         tokio::spawn(refill::run(shared.clone()));
         Self { shared }
     }
@@ -109,6 +144,20 @@ impl HostPool {
     /// The host's address.
     pub(crate) fn addr(&self) -> SocketAddr {
         self.shared.addr
+    }
+
+    /// The host's metrics recorder, when the session keeps metrics.
+    pub(crate) fn host_metrics(&self) -> Option<&Arc<HostMetrics>> {
+        self.shared.metrics.as_ref()
+    }
+
+    /// Current health with the time it began.
+    pub(crate) fn health(&self) -> (HostState, SystemTime) {
+        self.shared
+            .health
+            .lock()
+            .map(|h| (h.state.clone(), h.since))
+            .unwrap_or((HostState::Unknown, SystemTime::UNIX_EPOCH))
     }
 
     /// The least-busy usable connection, or `None` (and a refill wake-up) when

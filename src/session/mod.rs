@@ -6,6 +6,9 @@
 mod builder;
 pub mod defaults;
 pub(crate) mod execute;
+mod metrics;
+pub(crate) mod observe;
+mod query_trace;
 mod result;
 pub(crate) mod retry;
 
@@ -21,6 +24,8 @@ pub use builder::SessionBuilder;
 pub(crate) mod builder_types {
     pub use super::builder::ProtocolVersionChoice;
 }
+pub use observe::{AttemptOutcome, AttemptRecord, RequestKind, RequestObserver, RequestRecord};
+pub use query_trace::{QueryTrace, TraceEvent};
 pub use result::{PagingState, QueryResult};
 
 use crate::cluster::{Cluster, LoadBalancingPolicy};
@@ -47,6 +52,9 @@ pub(crate) struct SessionConfig {
     pub(crate) max_queued_requests: usize,
     pub(crate) load_balancing: Arc<dyn LoadBalancingPolicy>,
     pub(crate) retry: Arc<dyn RetryPolicy>,
+    /// The session's metrics (also handed to the pools).
+    pub(crate) metrics: Arc<crate::metrics::SessionMetrics>,
+    pub(crate) observer: Option<Arc<dyn observe::RequestObserver>>,
 }
 
 pub(crate) struct SessionInner {
@@ -56,6 +64,7 @@ pub(crate) struct SessionInner {
     prepared: Mutex<HashMap<(Option<String>, String), PreparedStatement>>,
     pub(crate) limiter: Semaphore,
     pub(crate) waiting: AtomicUsize,
+    pub(crate) observability: observe::Observability,
     closed: AtomicBool,
     close_done: OnceCell<()>,
 }
@@ -111,8 +120,11 @@ impl Session {
         keyspace: Option<String>,
     ) -> Self {
         let permits = defaults::MAX_CONCURRENT_REQUESTS;
+        let observability =
+            observe::Observability::new(config.metrics.clone(), config.observer.clone());
         Self {
             inner: Arc::new(SessionInner {
+                observability,
                 cluster,
                 config,
                 keyspace: RwLock::new(keyspace),
@@ -268,6 +280,10 @@ impl Session {
                 m.clear();
             }
             m.insert(key, prepared.clone());
+            self.inner
+                .observability
+                .metrics
+                .prepared_cached(m.len() as u64);
         }
         Ok(prepared)
     }

@@ -1,0 +1,438 @@
+//! Observability of the execution core: the per-request `Recorder` that `execute.rs`
+//! calls once per request and once per attempt, which updates the metrics recorders,
+//! the `tracing` spans (one per request, a child per attempt) and the user's
+//! [`RequestObserver`]. It decides nothing about retries; it only reports them.
+//!
+//! Cost when nobody listens: the spans are disabled callsites (one relaxed load each, no
+//! formatting), the observer is an `Option` check, and the metrics are the few relaxed
+//! atomics documented in `crate::metrics`.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant as StdInstant;
+
+use tokio::time::Instant;
+use tracing::field::Empty;
+use tracing::Span;
+
+use super::execute::{Job, Payload};
+use super::SessionInner;
+use crate::error::{AttemptError, Error};
+use crate::metrics::{HostMetrics, RequestOutcome, RetryReason, SessionMetrics};
+use crate::session::retry::RetryDecision;
+
+/// What kind of request the execution core ran.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RequestKind {
+    /// An unprepared statement (QUERY), or one page of it.
+    Query,
+    /// A prepared statement (EXECUTE), or one page of it.
+    Execute,
+    /// A BATCH.
+    Batch,
+    /// A PREPARE.
+    Prepare,
+}
+
+impl RequestKind {
+    /// A stable lowercase name (`"query"`, `"execute"`, `"batch"`, `"prepare"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestKind::Query => "query",
+            RequestKind::Execute => "execute",
+            RequestKind::Batch => "batch",
+            RequestKind::Prepare => "prepare",
+        }
+    }
+}
+
+/// How one attempt ended.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum AttemptOutcome<'a> {
+    /// The host answered with a result.
+    Success,
+    /// The attempt failed; the retry policy was (or, at the deadline, was not) asked.
+    Failed(&'a AttemptError),
+    /// The attempt ended the request with an error no retry can help (for example a
+    /// failed transparent re-prepare).
+    Fatal(&'a Error),
+}
+
+/// One attempt of a request, as reported to a [`RequestObserver`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct AttemptRecord<'a> {
+    /// The request this attempt belongs to (unique within the session).
+    pub request_id: u64,
+    /// The request's kind.
+    pub kind: RequestKind,
+    /// 0 for the first attempt, then 1, 2, ...
+    pub attempt: u32,
+    /// The host tried.
+    pub host: SocketAddr,
+    /// When the attempt started.
+    pub started: StdInstant,
+    /// When it ended.
+    pub ended: StdInstant,
+    /// How it ended.
+    pub outcome: AttemptOutcome<'a>,
+    /// Whether the request may have reached the host's socket.
+    pub written: bool,
+    /// The retry policy's decision after a failure; `None` after a success, a fatal
+    /// error, or a failure past the request's deadline (no decision was asked for).
+    pub retry: Option<RetryDecision>,
+}
+
+/// A whole request (every attempt), as reported to a [`RequestObserver`] at its end.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct RequestRecord<'a> {
+    /// The request's id (the one its attempts carried).
+    pub request_id: u64,
+    /// The request's kind.
+    pub kind: RequestKind,
+    /// When the request entered the execution core.
+    pub started: StdInstant,
+    /// When its caller got the result.
+    pub ended: StdInstant,
+    /// Attempts made (0 when it never reached a host, e.g. a queue timeout).
+    pub attempts: u32,
+    /// What the caller got.
+    pub result: Result<(), &'a Error>,
+}
+
+/// Receives the history of every request: each attempt (host, start, end, outcome,
+/// retry decision) and then the request's end. Set it with
+/// [`SessionBuilder::request_observer`](crate::SessionBuilder::request_observer).
+///
+/// Called inline on the request's task: keep it short and non-blocking (push to a
+/// channel or a lock-free buffer when there is real work to do). When no observer is
+/// set, nothing of this is built.
+pub trait RequestObserver: Send + Sync + fmt::Debug {
+    /// One attempt ended.
+    fn on_attempt(&self, attempt: &AttemptRecord<'_>) {
+        let _ = attempt;
+    }
+
+    /// A request ended (after its last attempt).
+    fn on_request(&self, request: &RequestRecord<'_>) {
+        let _ = request;
+    }
+}
+
+/// Session-wide observability state the execution core reads.
+#[derive(Debug)]
+pub(crate) struct Observability {
+    pub(crate) metrics: Arc<SessionMetrics>,
+    pub(crate) observer: Option<Arc<dyn RequestObserver>>,
+    next_request_id: AtomicU64,
+}
+
+impl Observability {
+    pub(crate) fn new(
+        metrics: Arc<SessionMetrics>,
+        observer: Option<Arc<dyn RequestObserver>>,
+    ) -> Self {
+        Self {
+            metrics,
+            observer,
+            next_request_id: AtomicU64::new(0),
+        }
+    }
+}
+
+fn kind_of(job: &Job<'_>) -> RequestKind {
+    match job.payload {
+        Payload::Query { .. } => RequestKind::Query,
+        Payload::Execute { .. } => RequestKind::Execute,
+        Payload::Batch { .. } => RequestKind::Batch,
+        Payload::Prepare { .. } => RequestKind::Prepare,
+    }
+}
+
+/// The attempt in progress.
+struct Current {
+    host: SocketAddr,
+    metrics: Option<Arc<HostMetrics>>,
+    started: Instant,
+    span: Span,
+}
+
+/// Per-request recording state, owned by `SessionInner::run`.
+pub(crate) struct Recorder<'s> {
+    obs: &'s Observability,
+    kind: RequestKind,
+    request_id: u64,
+    started: Instant,
+    attempts: u32,
+    span: Span,
+    current: Option<Current>,
+}
+
+impl<'s> Recorder<'s> {
+    /// A request entered the core.
+    pub(crate) fn start(inner: &'s SessionInner, job: &Job<'_>) -> Self {
+        let obs = &inner.observability;
+        obs.metrics.request_started();
+        let kind = kind_of(job);
+        let request_id = match obs.observer {
+            Some(_) => obs.next_request_id.fetch_add(1, Ordering::Relaxed),
+            None => 0,
+        };
+        let span = tracing::debug_span!(
+            "request",
+            kind = kind.as_str(),
+            keyspace = job.keyspace,
+            consistency = ?job.consistency,
+            idempotent = job.idempotent,
+            attempts = Empty,
+            outcome = Empty,
+            elapsed_us = Empty,
+        );
+        Recorder {
+            obs,
+            kind,
+            request_id,
+            started: job.started,
+            attempts: 0,
+            span,
+            current: None,
+        }
+    }
+
+    /// The request's span (the core runs inside it).
+    pub(crate) fn span(&self) -> &Span {
+        &self.span
+    }
+
+    /// An attempt on `host` begins; returns the span to run it in.
+    pub(crate) fn attempt_start(
+        &mut self,
+        host: SocketAddr,
+        metrics: Option<&Arc<HostMetrics>>,
+    ) -> Span {
+        let span = tracing::debug_span!(
+            parent: &self.span,
+            "attempt",
+            host = %host,
+            attempt = self.attempts,
+            stream = Empty,
+            outcome = Empty,
+            elapsed_us = Empty,
+            retry = Empty,
+        );
+        self.current = Some(Current {
+            host,
+            metrics: metrics.cloned(),
+            started: Instant::now(),
+            span: span.clone(),
+        });
+        span
+    }
+
+    /// The attempt begun last ended with `outcome`; `retry` is the policy's decision.
+    pub(crate) fn attempt_end(
+        &mut self,
+        outcome: AttemptOutcome<'_>,
+        written: bool,
+        retry: Option<RetryDecision>,
+    ) {
+        let Some(cur) = self.current.take() else {
+            return;
+        };
+        let now = Instant::now();
+        let elapsed = now.saturating_duration_since(cur.started);
+        let m = &self.obs.metrics;
+        let host = cur.metrics.as_deref();
+        let reason = match &outcome {
+            AttemptOutcome::Success => {
+                if let Some(h) = host {
+                    h.response(elapsed);
+                }
+                None
+            }
+            AttemptOutcome::Failed(e) => Some(record_failure(m, host, e, elapsed, written)),
+            AttemptOutcome::Fatal(e) => {
+                if let (Error::Server(se), Some(h)) = (e, host) {
+                    h.response(elapsed);
+                    h.server_error(se.code);
+                }
+                if let Some(code) = e.server_code() {
+                    m.server_error(code);
+                }
+                None
+            }
+        };
+        if let (Some(reason), Some(decision)) = (reason, retry) {
+            match decision {
+                RetryDecision::RetrySameHost(_) | RetryDecision::RetryNextHost(_) => {
+                    m.retry(reason);
+                    if let Some(h) = host {
+                        h.retry(reason);
+                    }
+                }
+                RetryDecision::Ignore => {
+                    m.ignore(reason);
+                    if let Some(h) = host {
+                        h.ignore(reason);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if !cur.span.is_disabled() {
+            cur.span.record("elapsed_us", elapsed.as_micros() as u64);
+            cur.span.record("outcome", outcome_name(&outcome));
+            if let Some(d) = retry {
+                cur.span.record("retry", tracing::field::debug(d));
+            }
+        }
+        if let Some(o) = &self.obs.observer {
+            o.on_attempt(&AttemptRecord {
+                request_id: self.request_id,
+                kind: self.kind,
+                attempt: self.attempts,
+                host: cur.host,
+                started: cur.started.into_std(),
+                ended: now.into_std(),
+                outcome,
+                written,
+                retry,
+            });
+        }
+        self.attempts += 1;
+    }
+
+    /// A host of the plan had no usable connection: an attempt that was never sent.
+    pub(crate) fn no_connection(
+        &mut self,
+        host: SocketAddr,
+        metrics: Option<&Arc<HostMetrics>>,
+        error: &AttemptError,
+    ) {
+        let _span = self.attempt_start(host, metrics);
+        self.attempt_end(AttemptOutcome::Failed(error), false, None);
+    }
+
+    /// The request ended; its caller gets `result`.
+    pub(crate) fn finish<T>(mut self, result: &Result<T, Error>) {
+        if let Some(cur) = self.current.take() {
+            // An attempt future ended without a report (cannot happen today): close it.
+            drop(cur);
+        }
+        let now = Instant::now();
+        let elapsed = now.saturating_duration_since(self.started);
+        let m = &self.obs.metrics;
+        let outcome = match result {
+            Ok(_) => RequestOutcome::Success,
+            Err(e) => {
+                match e {
+                    Error::Timeout(_) => m.client_timeout(),
+                    Error::NoHostAvailable(_) => m.no_host_available(),
+                    _ => {}
+                }
+                RequestOutcome::Failure
+            }
+        };
+        m.request_finished(elapsed, outcome);
+        if !self.span.is_disabled() {
+            self.span.record("attempts", self.attempts);
+            self.span.record("elapsed_us", elapsed.as_micros() as u64);
+            self.span.record(
+                "outcome",
+                match result {
+                    Ok(_) => "success",
+                    Err(e) => error_name(e),
+                },
+            );
+        }
+        if let Some(o) = &self.obs.observer {
+            o.on_request(&RequestRecord {
+                request_id: self.request_id,
+                kind: self.kind,
+                started: self.started.into_std(),
+                ended: now.into_std(),
+                attempts: self.attempts,
+                result: result.as_ref().map(|_| ()),
+            });
+        }
+    }
+}
+
+/// Counts a failed attempt; returns the retry reason it would be retried for.
+fn record_failure(
+    m: &SessionMetrics,
+    host: Option<&HostMetrics>,
+    e: &AttemptError,
+    elapsed: std::time::Duration,
+    written: bool,
+) -> RetryReason {
+    match e {
+        AttemptError::Server(se) => {
+            m.server_error(se.code);
+            if let Some(h) = host {
+                h.response(elapsed);
+                h.server_error(se.code);
+            }
+            RetryReason::from_server_code(se.code)
+        }
+        AttemptError::Connection(_) => {
+            m.connection_error();
+            if let Some(h) = host {
+                if written {
+                    h.aborted();
+                } else {
+                    h.unsent();
+                }
+            }
+            RetryReason::ConnectionClosed
+        }
+        AttemptError::Timeout(_) => {
+            if let Some(h) = host {
+                h.aborted();
+            }
+            RetryReason::AttemptTimeout
+        }
+        AttemptError::NoConnection { .. } => {
+            if let Some(h) = host {
+                h.unsent();
+            }
+            RetryReason::ConnectionClosed
+        }
+        // A response that could not be decoded: written, answered, unusable.
+        _ => {
+            if let Some(h) = host {
+                h.aborted();
+            }
+            RetryReason::Other
+        }
+    }
+}
+
+fn outcome_name(o: &AttemptOutcome<'_>) -> &'static str {
+    match o {
+        AttemptOutcome::Success => "success",
+        AttemptOutcome::Failed(AttemptError::Server(_)) => "server_error",
+        AttemptOutcome::Failed(AttemptError::Connection(_)) => "connection_error",
+        AttemptOutcome::Failed(AttemptError::Timeout(_)) => "timeout",
+        AttemptOutcome::Failed(AttemptError::NoConnection { .. }) => "no_connection",
+        AttemptOutcome::Failed(_) => "protocol_error",
+        AttemptOutcome::Fatal(e) => error_name(e),
+    }
+}
+
+fn error_name(e: &Error) -> &'static str {
+    match e {
+        Error::Server(_) => "server_error",
+        Error::NoHostAvailable(_) => "no_host_available",
+        Error::Timeout(_) => "timeout",
+        Error::Connection { .. } => "connection_error",
+        Error::Backpressure(_) => "backpressure",
+        Error::Closed => "closed",
+        _ => "error",
+    }
+}
