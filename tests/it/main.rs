@@ -8,5 +8,7 @@
 
 mod faults;
 mod harness;
+mod observe;
+mod observe_spans;
 mod session_basic;
 mod smoke;
