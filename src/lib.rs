@@ -36,6 +36,9 @@ pub use crate::metrics::{
     Bucket, HistogramSnapshot, HostErrorCounts, HostMetricsSnapshot, MetricsSnapshot, ReasonCounts,
     RetryReason, ServerErrorCounts,
 };
+#[cfg(feature = "unstable-protocol")]
+#[doc(hidden)]
+pub use crate::session::observe_bench_support;
 pub use cluster::{
     murmur3_token, AddressTranslator, ClusterView, DefaultPolicy, DefaultPolicyBuilder, Host,
     HostDistance, HostFilter, HostId, IdentityTranslator, LoadBalancingPolicy, QueryPlan,

@@ -24,6 +24,9 @@ pub use builder::SessionBuilder;
 pub(crate) mod builder_types {
     pub use super::builder::ProtocolVersionChoice;
 }
+#[cfg(feature = "unstable-protocol")]
+#[doc(hidden)]
+pub use observe::bench_support as observe_bench_support;
 pub use observe::{AttemptOutcome, AttemptRecord, RequestKind, RequestObserver, RequestRecord};
 pub use query_trace::{QueryTrace, TraceEvent};
 pub use result::{PagingState, QueryResult};

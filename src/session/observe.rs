@@ -176,9 +176,25 @@ pub(crate) struct Recorder<'s> {
 impl<'s> Recorder<'s> {
     /// A request entered the core.
     pub(crate) fn start(inner: &'s SessionInner, job: &Job<'_>) -> Self {
-        let obs = &inner.observability;
+        Self::begin(
+            &inner.observability,
+            kind_of(job),
+            job.keyspace,
+            job.consistency,
+            job.idempotent,
+            job.started,
+        )
+    }
+
+    fn begin(
+        obs: &'s Observability,
+        kind: RequestKind,
+        keyspace: Option<&str>,
+        consistency: crate::Consistency,
+        idempotent: bool,
+        started: Instant,
+    ) -> Self {
         obs.metrics.request_started();
-        let kind = kind_of(job);
         let request_id = match obs.observer {
             Some(_) => obs.next_request_id.fetch_add(1, Ordering::Relaxed),
             None => 0,
@@ -186,9 +202,9 @@ impl<'s> Recorder<'s> {
         let span = tracing::debug_span!(
             "request",
             kind = kind.as_str(),
-            keyspace = job.keyspace,
-            consistency = ?job.consistency,
-            idempotent = job.idempotent,
+            keyspace,
+            consistency = ?consistency,
+            idempotent,
             attempts = Empty,
             outcome = Empty,
             elapsed_us = Empty,
@@ -197,7 +213,7 @@ impl<'s> Recorder<'s> {
             obs,
             kind,
             request_id,
-            started: job.started,
+            started,
             attempts: 0,
             span,
             current: None,
@@ -434,5 +450,75 @@ fn error_name(e: &Error) -> &'static str {
         Error::Backpressure(_) => "backpressure",
         Error::Closed => "closed",
         _ => "error",
+    }
+}
+
+/// Hooks for `benches/observe_overhead.rs`: the exact recording path of one request
+/// with one successful attempt, without the network. Not part of the API.
+#[cfg(feature = "unstable-protocol")]
+#[doc(hidden)]
+pub mod bench_support {
+    use std::net::SocketAddr;
+    use std::sync::Arc;
+
+    use tokio::time::Instant;
+
+    use super::{AttemptOutcome, Observability, Recorder, RequestKind};
+    use crate::metrics::{HostMetrics, SessionMetrics};
+
+    /// A session's observability state with one host.
+    pub struct Recording {
+        obs: Observability,
+        host: SocketAddr,
+        host_metrics: Arc<HostMetrics>,
+    }
+
+    impl Default for Recording {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+
+    impl Recording {
+        /// Fresh metrics, no observer.
+        pub fn new() -> Self {
+            let metrics = Arc::new(SessionMetrics::new());
+            let host = SocketAddr::from(([127, 0, 0, 1], 9042));
+            let host_metrics = metrics.host(host, None);
+            Recording {
+                obs: Observability::new(metrics, None),
+                host,
+                host_metrics,
+            }
+        }
+
+        /// What the execution core records for a request whose first attempt succeeds:
+        /// request start (metrics + span), attempt span entered for one poll, the stream
+        /// id recorded on the current span, attempt end, request end.
+        #[inline(never)]
+        pub fn request(&self) {
+            let mut rec = Recorder::begin(
+                &self.obs,
+                RequestKind::Execute,
+                Some("ks"),
+                crate::Consistency::LocalQuorum,
+                true,
+                Instant::now(),
+            );
+            let req_span = rec.span().clone();
+            req_span.in_scope(|| {
+                let span = rec.attempt_start(self.host, Some(&self.host_metrics));
+                span.in_scope(|| {
+                    tracing::Span::current().record("stream", 7_i16);
+                });
+                rec.attempt_end(AttemptOutcome::Success, true, None);
+            });
+            rec.finish::<()>(&Ok(()));
+        }
+
+        /// Finished requests recorded so far.
+        pub fn count(&self) -> u64 {
+            self.obs.metrics.snapshot().requests.count
+        }
     }
 }
