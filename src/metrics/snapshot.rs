@@ -19,13 +19,13 @@ pub struct MetricsSnapshot {
     pub requests: HistogramSnapshot,
     /// Requests started and not yet finished.
     pub requests_in_flight: u64,
-    /// Finished requests whose caller got an error.
+    /// Finished requests whose caller got an error (or dropped the request first).
     pub requests_failed: u64,
     /// Requests that hit their overall deadline. [java: `cql-client-timeouts`]
     pub client_timeouts: u64,
     /// ERROR responses received, by code, over all attempts.
     pub server_errors: ServerErrorCounts,
-    /// Attempts lost to a connection failure (closed, reset, broken) after being sent.
+    /// Attempts lost to a connection failure (closed, reset, broken), sent or not.
     pub connection_errors: u64,
     /// Requests that failed with NoHostAvailable.
     pub no_host_available: u64,

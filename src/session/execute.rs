@@ -244,7 +244,8 @@ impl SessionInner {
                 }
                 Ok(Step::Failed { error, written }) => (error, written),
                 Err(final_error) => {
-                    rec.attempt_end(AttemptOutcome::Fatal(&final_error), true, None);
+                    let written = !matches!(final_error, Error::InvalidRequest(_));
+                    rec.attempt_end(AttemptOutcome::Fatal(&final_error), written, None);
                     return Err(final_error);
                 }
             };

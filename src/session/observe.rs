@@ -171,6 +171,27 @@ pub(crate) struct Recorder<'s> {
     attempts: u32,
     span: Span,
     current: Option<Current>,
+    /// When the last attempt ended: `finish` reuses it rather than read the clock again
+    /// (the request ends right after its last attempt; clock reads dominate the cost).
+    last_end: Option<Instant>,
+    /// Set by `finish`; a recorder dropped without it belongs to a cancelled request.
+    done: bool,
+}
+
+impl Drop for Recorder<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            // The caller dropped the request future: it ends here, as a failure, so
+            // that in-flight (started - finished) does not drift.
+            let elapsed = Instant::now().saturating_duration_since(self.started);
+            self.obs
+                .metrics
+                .request_finished(elapsed, RequestOutcome::Failure);
+            if !self.span.is_disabled() {
+                self.span.record("outcome", "cancelled");
+            }
+        }
+    }
 }
 
 impl<'s> Recorder<'s> {
@@ -217,6 +238,8 @@ impl<'s> Recorder<'s> {
             attempts: 0,
             span,
             current: None,
+            last_end: None,
+            done: false,
         }
     }
 
@@ -261,6 +284,7 @@ impl<'s> Recorder<'s> {
             return;
         };
         let now = Instant::now();
+        self.last_end = Some(now);
         let elapsed = now.saturating_duration_since(cur.started);
         let m = &self.obs.metrics;
         let host = cur.metrics.as_deref();
@@ -336,11 +360,12 @@ impl<'s> Recorder<'s> {
 
     /// The request ended; its caller gets `result`.
     pub(crate) fn finish<T>(mut self, result: &Result<T, Error>) {
+        self.done = true;
         if let Some(cur) = self.current.take() {
             // An attempt future ended without a report (cannot happen today): close it.
             drop(cur);
         }
-        let now = Instant::now();
+        let now = self.last_end.take().unwrap_or_else(Instant::now);
         let elapsed = now.saturating_duration_since(self.started);
         let m = &self.obs.metrics;
         let outcome = match result {
@@ -450,6 +475,167 @@ fn error_name(e: &Error) -> &'static str {
         Error::Backpressure(_) => "backpressure",
         Error::Closed => "closed",
         _ => "error",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::error::ServerError;
+    use crate::protocol::response::{ErrorBody, ErrorKind};
+
+    #[derive(Debug, Default)]
+    struct Seen(Mutex<Vec<String>>);
+
+    impl RequestObserver for Seen {
+        fn on_attempt(&self, a: &AttemptRecord<'_>) {
+            self.0.lock().unwrap().push(format!(
+                "{} attempt {} {} {:?} written={}",
+                a.request_id,
+                a.attempt,
+                outcome_name(&a.outcome),
+                a.retry,
+                a.written
+            ));
+        }
+        fn on_request(&self, r: &RequestRecord<'_>) {
+            self.0.lock().unwrap().push(format!(
+                "{} end {:?} attempts={} ok={}",
+                r.request_id,
+                r.kind,
+                r.attempts,
+                r.result.is_ok()
+            ));
+        }
+    }
+
+    fn addr(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+
+    fn server_error(code: i32) -> AttemptError {
+        // The recorder reads the code only; the kind is irrelevant here.
+        let body = ErrorBody {
+            code,
+            message: String::new(),
+            kind: ErrorKind::ServerError,
+        };
+        AttemptError::Server(Box::new(ServerError::from_body(
+            addr("10.0.0.1:9042"),
+            body,
+        )))
+    }
+
+    fn begin(obs: &Observability) -> Recorder<'_> {
+        Recorder::begin(
+            obs,
+            RequestKind::Query,
+            None,
+            crate::Consistency::One,
+            true,
+            Instant::now(),
+        )
+    }
+
+    #[test]
+    fn attempts_and_requests_are_counted_once_with_their_reasons() {
+        let metrics = Arc::new(SessionMetrics::new());
+        let seen = Arc::new(Seen::default());
+        let obs = Observability::new(metrics.clone(), Some(seen.clone()));
+        let a = addr("10.0.0.1:9042");
+        let b = addr("10.0.0.2:9042");
+        let (ha, hb) = (metrics.host(a, None), metrics.host(b, None));
+
+        // Request 0: READ_TIMEOUT on a, retried on b, success.
+        let mut rec = begin(&obs);
+        let _ = rec.attempt_start(a, Some(&ha));
+        let e = server_error(0x1200);
+        let retry = RetryDecision::RetryNextHost(None);
+        rec.attempt_end(AttemptOutcome::Failed(&e), true, Some(retry));
+        let _ = rec.attempt_start(b, Some(&hb));
+        rec.attempt_end(AttemptOutcome::Success, true, None);
+        rec.finish::<()>(&Ok(()));
+
+        // Request 1: no connection on a, a connection lost after writing on b, then the
+        // deadline: a client timeout.
+        let mut rec = begin(&obs);
+        let nc = AttemptError::NoConnection {
+            reason: "down".into(),
+        };
+        rec.no_connection(a, Some(&ha), &nc);
+        let _ = rec.attempt_start(b, Some(&hb));
+        let lost = AttemptError::Connection(crate::error::ConnectionError::Closed);
+        rec.attempt_end(AttemptOutcome::Failed(&lost), true, None);
+        let timeout = Error::Timeout(crate::error::RequestTimeout {
+            elapsed: std::time::Duration::from_secs(1),
+            attempts: 2,
+            maybe_executed: true,
+        });
+        rec.finish::<()>(&Err(timeout));
+
+        let s = metrics.snapshot();
+        assert_eq!((s.requests.count, s.requests_failed), (2, 1));
+        assert_eq!((s.client_timeouts, s.no_host_available), (1, 0));
+        assert_eq!(s.server_errors.get(0x1200), 1);
+        assert_eq!(s.server_errors.total(), 1);
+        assert_eq!(s.connection_errors, 1);
+        assert_eq!(s.retries.get(RetryReason::ReadTimeout), 1);
+        assert_eq!((s.retries.total(), s.ignores.total()), (1, 0));
+        let (sa, sb) = (&s.hosts[0], &s.hosts[1]);
+        assert_eq!((sa.latency.count, sa.errors.read_timeouts), (1, 1));
+        assert_eq!(sa.retries.get(RetryReason::ReadTimeout), 1);
+        assert_eq!((sa.errors.unsent, sa.errors.aborted), (1, 0));
+        assert_eq!((sb.latency.count, sb.errors.aborted), (1, 1));
+        assert_eq!(
+            *seen.0.lock().unwrap(),
+            [
+                "0 attempt 0 server_error Some(RetryNextHost(None)) written=true",
+                "0 attempt 1 success None written=true",
+                "0 end Query attempts=2 ok=true",
+                "1 attempt 0 no_connection None written=false",
+                "1 attempt 1 connection_error None written=true",
+                "1 end Query attempts=2 ok=false",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_cancelled_request_still_finishes() {
+        let metrics = Arc::new(SessionMetrics::new());
+        let obs = Observability::new(metrics.clone(), None);
+        let mut rec = begin(&obs);
+        let _ = rec.attempt_start(addr("10.0.0.1:9042"), None);
+        drop(rec);
+        let s = metrics.snapshot();
+        assert_eq!((s.requests.count, s.requests_failed), (1, 1));
+        assert_eq!(s.requests_in_flight, 0);
+    }
+
+    #[test]
+    fn ignores_count_by_reason_and_no_observer_costs_no_request_id() {
+        let metrics = Arc::new(SessionMetrics::new());
+        let obs = Observability::new(metrics.clone(), None);
+        let a = addr("10.0.0.1:9042");
+        let ha = metrics.host(a, None);
+        for _ in 0..2 {
+            let mut rec = begin(&obs);
+            assert_eq!(rec.request_id, 0);
+            let _ = rec.attempt_start(a, Some(&ha));
+            let e = server_error(0x1100);
+            rec.attempt_end(
+                AttemptOutcome::Failed(&e),
+                true,
+                Some(RetryDecision::Ignore),
+            );
+            rec.finish::<()>(&Ok(()));
+        }
+        let s = metrics.snapshot();
+        assert_eq!(s.ignores.get(RetryReason::WriteTimeout), 2);
+        assert_eq!(s.hosts[0].ignores.get(RetryReason::WriteTimeout), 2);
+        assert_eq!((s.requests.count, s.requests_failed), (2, 0));
+        assert_eq!(obs.next_request_id.load(Ordering::Relaxed), 0);
     }
 }
 
