@@ -24,6 +24,8 @@ const PROTOCOL_ERROR: i32 = 0x000A;
 pub(super) struct Handshaken {
     pub(super) supported: Vec<(String, Vec<String>)>,
     pub(super) compression: Option<Compression>,
+    /// Bytes read past the last handshake answer: they belong to the task's stream.
+    pub(super) leftover: BytesMut,
 }
 
 pub(super) async fn run<IO>(
@@ -102,6 +104,7 @@ where
     Ok(Handshaken {
         supported,
         compression,
+        leftover: rbuf,
     })
 }
 

@@ -12,3 +12,6 @@ mod observe;
 mod observe_spans;
 mod session_basic;
 mod smoke;
+mod types;
+mod types_canon;
+mod types_derive;

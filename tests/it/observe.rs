@@ -118,14 +118,16 @@ async fn prometheus_export_passes_the_reference_parser() {
     assert!(text.contains("ringbolt_nodes_info{"), "{text}");
     let script =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/check-prometheus.py");
-    let mut child = std::process::Command::new("python3")
+    // scripts/test points RINGBOLT_PYTHON at a venv that has prometheus_client.
+    let python = std::env::var("RINGBOLT_PYTHON").unwrap_or_else(|_| "python3".into());
+    let mut child = std::process::Command::new(&python)
         .arg(&script)
         .arg("-")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .expect("python3 is required (scripts/check-prometheus.py)");
+        .unwrap_or_else(|e| panic!("cannot run {python} (scripts/check-prometheus.py): {e}"));
     {
         use std::io::Write;
         child
