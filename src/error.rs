@@ -279,6 +279,86 @@ impl std::fmt::Display for NoHostAvailable {
 
 impl std::error::Error for NoHostAvailable {}
 
+/// Why a session could not be built.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum SetupError {
+    /// The builder was given no contact point.
+    #[error("no contact points given")]
+    NoContactPoints,
+    /// No contact point could be used; one entry per name or address tried, in order.
+    #[error("no contact point could be used ({})", DisplayList(.0))]
+    ContactPoints(Vec<ContactPointFailure>),
+    /// Connecting to the cluster took longer than this.
+    #[error("connecting to the cluster took longer than {0:?}")]
+    Timeout(std::time::Duration),
+}
+
+impl SetupError {
+    /// Every contact point's failure (empty unless `ContactPoints`).
+    pub fn failures(&self) -> &[ContactPointFailure] {
+        match self {
+            Self::ContactPoints(f) => f,
+            _ => &[],
+        }
+    }
+
+    /// The connection errors among the failures (handshake and authentication
+    /// failures included), in order.
+    pub fn connection_errors(&self) -> impl Iterator<Item = &ConnectionError> {
+        self.failures().iter().filter_map(|f| match &f.error {
+            ContactPointError::Connection(e) => Some(e),
+            _ => None,
+        })
+    }
+}
+
+struct DisplayList<'a>(&'a [ContactPointFailure]);
+
+impl std::fmt::Display for DisplayList<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, failure) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{failure}")?;
+        }
+        Ok(())
+    }
+}
+
+/// One contact point that could not be used, and why.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{contact_point}: {error}")]
+pub struct ContactPointFailure {
+    /// The contact point as given (a name that did not resolve) or the address tried.
+    pub contact_point: String,
+    /// What went wrong there.
+    pub error: ContactPointError,
+}
+
+/// What went wrong with one contact point.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum ContactPointError {
+    /// The name did not resolve to an address.
+    #[error("cannot resolve: {0}")]
+    Resolve(Arc<io::Error>),
+    /// Connecting or the handshake failed (authentication included:
+    /// [`ConnectionError::AuthFailed`] carries the server's message).
+    #[error(transparent)]
+    Connection(ConnectionError),
+    /// The node answered a topology query (`system.local`, `system.peers_v2` ...)
+    /// with something the driver could not use.
+    #[error("`{query}` answered with {what}")]
+    Topology {
+        /// The query.
+        query: &'static str,
+        /// What came back.
+        what: String,
+    },
+}
+
 /// The request's deadline passed.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("request timed out after {elapsed:?} ({attempts} attempt(s); {}", if *.maybe_executed { "it may have been executed)" } else { "it was not executed)" })]
@@ -337,9 +417,10 @@ pub enum Error {
     /// The session is closed.
     #[error("session is closed")]
     Closed,
-    /// The session could not be built (no contact point reachable, bad config ...).
+    /// The session could not be built: no contact point given, none usable (each
+    /// one's typed failure is kept), or the connect deadline passed.
     #[error("session setup failed: {0}")]
-    Setup(String),
+    Setup(SetupError),
     /// A query trace was still missing or incomplete in `system_traces` after the
     /// bounded wait of `Session::query_trace` (tracing is written asynchronously).
     #[error("trace {id} not complete after {attempts} reads")]
@@ -390,5 +471,43 @@ impl Error {
             | Self::Backpressure(_) => true,
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn setup_error_keeps_every_contact_point_typed() {
+        let addr: SocketAddr = "127.0.0.4:9042".parse().unwrap();
+        let e = SetupError::ContactPoints(vec![
+            ContactPointFailure {
+                contact_point: "nowhere.invalid".into(),
+                error: ContactPointError::Resolve(Arc::new(io::Error::other("no such host"))),
+            },
+            ContactPointFailure {
+                contact_point: addr.to_string(),
+                error: ContactPointError::Connection(ConnectionError::AuthFailed {
+                    addr,
+                    message: "bad password".into(),
+                }),
+            },
+        ]);
+        assert_eq!(e.failures().len(), 2);
+        let conn: Vec<_> = e.connection_errors().collect();
+        assert!(matches!(conn[..], [ConnectionError::AuthFailed { .. }]));
+        let text = Error::Setup(e).to_string();
+        assert!(
+            text.contains("nowhere.invalid: cannot resolve: no such host"),
+            "{text}"
+        );
+        assert!(
+            text.contains("127.0.0.4:9042: authentication to 127.0.0.4:9042 failed: bad password"),
+            "{text}"
+        );
+        assert!(SetupError::Timeout(std::time::Duration::from_secs(1))
+            .failures()
+            .is_empty());
     }
 }

@@ -30,6 +30,9 @@ pub mod protocol;
 mod protocol;
 mod session;
 mod statement;
+#[cfg(feature = "unstable-protocol")]
+#[doc(hidden)]
+pub mod unstable;
 
 #[cfg(feature = "unstable-protocol")]
 #[doc(hidden)]
@@ -45,13 +48,14 @@ pub use crate::metrics::{
 pub use crate::session::observe_bench_support;
 pub use cluster::{
     murmur3_token, AddressTranslator, ClusterView, DefaultPolicy, DefaultPolicyBuilder, Host,
-    HostDistance, HostFilter, HostId, IdentityTranslator, LoadBalancingPolicy, QueryPlan,
-    RoutingInfo, Token,
+    HostDistance, HostEvent, HostFilter, HostId, HostInfo, IdentityTranslator, LoadBalancingPolicy,
+    QueryPlan, RoutingInfo, Token,
 };
 pub use connection::{AuthError, AuthSession, Authenticator, PlainTextAuthenticator};
 pub use consistency::Consistency;
 pub use error::{Attempt, AttemptError, Error, NoHostAvailable, RequestTimeout, ServerError};
 pub use error::{ConnectionError, ServerErrorKind, WriteType};
+pub use error::{ContactPointError, ContactPointFailure, SetupError};
 pub use pool::HostState;
 pub use session::builder_types::ProtocolVersionChoice;
 pub use session::defaults;

@@ -8,6 +8,9 @@
 
 mod refill;
 
+pub(crate) use refill::Backoff;
+
+use std::fmt;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
@@ -55,6 +58,21 @@ pub enum HostState {
         /// The last connection error, as text.
         reason: String,
     },
+    /// The load-balancing policy ignores the host (`HostDistance::Ignored`): no pool,
+    /// no requests.
+    Ignored,
+}
+
+/// Told of every state change of a pool (the cluster layer turns it into host events).
+pub(crate) type StateListener = Arc<dyn Fn(SocketAddr, &HostState) + Send + Sync>;
+
+/// Wraps the listener so `PoolShared` stays `Debug`.
+pub(crate) struct Listener(pub(crate) Option<StateListener>);
+
+impl fmt::Debug for Listener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() { "Listener" } else { "None" })
+    }
 }
 
 #[derive(Debug)]
@@ -79,6 +97,8 @@ pub(crate) struct PoolShared {
     pub(crate) shutdown: CancellationToken,
     /// Keyspace to `USE` on new connections (set by the session).
     pub(crate) keyspace: Mutex<Option<String>>,
+    /// Told of state changes (outside the health lock).
+    pub(crate) listener: Listener,
     /// This host's metrics recorder (handed to every connection).
     pub(crate) metrics: Option<Arc<HostMetrics>>,
 }
@@ -101,6 +121,7 @@ impl PoolGauges for PoolShared {
             HostState::Unknown => "unknown",
             HostState::Up => "up",
             HostState::Down { .. } => "down",
+            HostState::Ignored => "ignored",
         });
         v
     }
@@ -114,8 +135,13 @@ pub(crate) struct HostPool {
 }
 
 impl HostPool {
-    /// Creates the pool and starts filling it in the background.
-    pub(crate) fn new(addr: SocketAddr, config: PoolConfig) -> Self {
+    /// Creates the pool and starts filling it in the background; `listener` hears
+    /// every state change (Unknown -> Up, Up -> Down with the reason, Down -> Up).
+    pub(crate) fn new(
+        addr: SocketAddr,
+        config: PoolConfig,
+        listener: Option<StateListener>,
+    ) -> Self {
         let keyspace = config.connection.keyspace.clone();
         let metrics = config.metrics.as_ref().map(|m| m.host(addr, None));
         let shared = Arc::new(PoolShared {
@@ -131,6 +157,7 @@ impl HostPool {
             changed: Notify::new(),
             shutdown: CancellationToken::new(),
             keyspace: Mutex::new(keyspace),
+            listener: Listener(listener),
             metrics,
         });
         if let Some(m) = &shared.metrics {
@@ -149,15 +176,6 @@ impl HostPool {
     /// The host's metrics recorder, when the session keeps metrics.
     pub(crate) fn host_metrics(&self) -> Option<&Arc<HostMetrics>> {
         self.shared.metrics.as_ref()
-    }
-
-    /// Current health with the time it began.
-    pub(crate) fn health(&self) -> (HostState, SystemTime) {
-        self.shared
-            .health
-            .lock()
-            .map(|h| (h.state.clone(), h.since))
-            .unwrap_or((HostState::Unknown, SystemTime::UNIX_EPOCH))
     }
 
     /// The least-busy usable connection, or `None` (and a refill wake-up) when
@@ -207,6 +225,15 @@ impl HostPool {
             .unwrap_or(HostState::Unknown)
     }
 
+    /// Current health and when the pool entered it.
+    pub(crate) fn health(&self) -> (HostState, SystemTime) {
+        self.shared
+            .health
+            .lock()
+            .map(|h| (h.state.clone(), h.since))
+            .unwrap_or((HostState::Unknown, SystemTime::now()))
+    }
+
     /// Open, usable connections.
     pub(crate) fn open_connections(&self) -> usize {
         self.shared
@@ -242,7 +269,9 @@ impl HostPool {
             .unwrap_or_default()
     }
 
-    /// Asks for a reconnection attempt now (e.g. a topology event said the node is up).
+    /// Asks for a reconnection attempt now (e.g. a topology event said the node is up)
+    /// and restarts the backoff from its base delay: Cassandra announces UP before its
+    /// native transport listens, so the probe may fail and the next ones come quickly.
     pub(crate) fn probe_now(&self) {
         self.shared.probe.notify_one();
     }
@@ -267,5 +296,45 @@ impl HostPool {
 impl Drop for HostPool {
     fn drop(&mut self) {
         self.shutdown();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn unreachable_host_goes_down_once_with_the_reason() {
+        // A port nobody listens on: every attempt is refused at once.
+        let addr = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap()
+        };
+        let heard: Arc<Mutex<Vec<HostState>>> = Arc::default();
+        let h = heard.clone();
+        let listener: StateListener = Arc::new(move |a, s: &HostState| {
+            assert_eq!(a, addr);
+            h.lock().unwrap().push(s.clone());
+        });
+        let config = PoolConfig {
+            reconnect_base: Duration::from_millis(1),
+            reconnect_max: Duration::from_millis(2),
+            ..PoolConfig::default()
+        };
+        let pool = HostPool::new(addr, config, Some(listener));
+        assert!(pool.wait_connected(Duration::from_secs(10)).await.is_none());
+        let reason = pool.down_reason().expect("down");
+        assert!(!reason.is_empty());
+        assert!(pool.pick().is_none());
+        // Several more failed probes: still one Down for listeners.
+        for _ in 0..3 {
+            let changed = pool.shared.changed.notified();
+            pool.probe_now();
+            changed.await;
+        }
+        let heard = heard.lock().unwrap().clone();
+        assert_eq!(heard.len(), 1, "{heard:?}");
+        assert!(matches!(heard[0], HostState::Down { .. }));
+        pool.shutdown();
     }
 }

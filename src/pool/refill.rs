@@ -64,17 +64,29 @@ fn seed_for(shared: &PoolShared) -> u64 {
 }
 
 fn set_state(shared: &PoolShared, state: HostState) {
+    let mut changed = false;
     if let Ok(mut h) = shared.health.lock() {
-        if h.state != state {
+        // A new reason while down is not a new state: listeners hear of Down once.
+        let same = match (&h.state, &state) {
+            (HostState::Down { .. }, HostState::Down { .. }) => true,
+            (a, b) => a == b,
+        };
+        if !same {
             match &state {
                 HostState::Up => tracing::info!(addr = %shared.addr, "host up"),
                 HostState::Down { reason } => {
                     tracing::warn!(addr = %shared.addr, %reason, "host down")
                 }
-                HostState::Unknown => {}
+                _ => {}
             }
-            h.state = state;
             h.since = SystemTime::now();
+            changed = true;
+        }
+        h.state = state.clone();
+    }
+    if changed {
+        if let Some(listener) = &shared.listener.0 {
+            listener(shared.addr, &state);
         }
     }
     shared.changed.notify_waiters();
@@ -142,7 +154,7 @@ pub(super) async fn run(shared: Arc<PoolShared>) {
                     tokio::select! {
                         _ = shared.shutdown.cancelled() => return,
                         _ = tokio::time::sleep(delay) => {}
-                        _ = shared.probe.notified() => {}
+                        _ = shared.probe.notified() => backoff.reset(),
                     }
                     continue;
                 }
@@ -165,7 +177,7 @@ pub(super) async fn run(shared: Arc<PoolShared>) {
             _ = shared.shutdown.cancelled() => return,
             _ = any_closed => {}
             _ = shared.wake.notified() => {}
-            _ = shared.probe.notified() => {}
+            _ = shared.probe.notified() => backoff.reset(),
         }
     }
 }

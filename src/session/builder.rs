@@ -10,7 +10,7 @@ use crate::cluster::{
     AddressTranslator, ClusterConfig, DefaultPolicy, IdentityTranslator, LoadBalancingPolicy,
 };
 use crate::connection::{Authenticator, ConnectionConfig, PlainTextAuthenticator};
-use crate::error::Error;
+use crate::error::{Error, SetupError};
 use crate::metrics::SessionMetrics;
 use crate::pool::PoolConfig;
 use crate::protocol::frame::Compression;
@@ -257,7 +257,7 @@ impl SessionBuilder {
     /// cluster and starts a connection pool per host.
     pub async fn build(self) -> Result<Session, Error> {
         if self.contact_points.is_empty() {
-            return Err(Error::Setup("no contact points given".into()));
+            return Err(Error::Setup(SetupError::NoContactPoints));
         }
         let connection = ConnectionConfig {
             version: match self.version {
@@ -283,31 +283,6 @@ impl SessionBuilder {
             reconnect_base: defaults::RECONNECT_BASE,
             reconnect_max: defaults::RECONNECT_MAX,
         };
-        let cluster_config = ClusterConfig {
-            contact_points: self.contact_points.clone(),
-            default_port: self.port,
-            pool,
-            translator: self.translator.clone(),
-        };
-        let connect = crate::cluster::Cluster::connect(cluster_config);
-        let cluster =
-            match tokio::time::timeout(self.connect_timeout.saturating_mul(2), connect).await {
-                Ok(Ok(c)) => c,
-                Ok(Err(failures)) => {
-                    let detail: Vec<String> =
-                        failures.iter().map(|(a, e)| format!("{a}: {e}")).collect();
-                    return Err(Error::Setup(format!(
-                        "no contact point could be reached ({})",
-                        detail.join("; ")
-                    )));
-                }
-                Err(_) => {
-                    return Err(Error::Setup(format!(
-                        "connecting to the cluster took longer than {:?}",
-                        self.connect_timeout.saturating_mul(2)
-                    )))
-                }
-            };
         let load_balancing = match self.load_balancing {
             Some(p) => p,
             None => {
@@ -318,6 +293,24 @@ impl SessionBuilder {
                 Arc::new(b.build())
             }
         };
+        let cluster_config = ClusterConfig {
+            contact_points: self.contact_points.clone(),
+            default_port: self.port,
+            pool,
+            translator: self.translator.clone(),
+            policy: load_balancing.clone(),
+        };
+        let connect = crate::cluster::Cluster::connect(cluster_config);
+        let cluster =
+            match tokio::time::timeout(self.connect_timeout.saturating_mul(2), connect).await {
+                Ok(Ok(c)) => c,
+                Ok(Err(failures)) => return Err(Error::Setup(SetupError::ContactPoints(failures))),
+                Err(_) => {
+                    return Err(Error::Setup(SetupError::Timeout(
+                        self.connect_timeout.saturating_mul(2),
+                    )))
+                }
+            };
         let config = SessionConfig {
             consistency: self.consistency,
             serial_consistency: self.serial_consistency,

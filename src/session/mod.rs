@@ -6,6 +6,7 @@
 mod builder;
 pub mod defaults;
 pub(crate) mod execute;
+mod hosts;
 mod metrics;
 pub(crate) mod observe;
 mod query_trace;

@@ -6,6 +6,9 @@
 // File locking (1.89) is used by the test harness only; the library keeps its MSRV.
 #![allow(clippy::incompatible_msrv)]
 
+mod auth;
+mod cluster;
+mod connection;
 mod faults;
 mod harness;
 mod observe;
