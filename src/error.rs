@@ -439,6 +439,15 @@ pub enum Error {
     /// one's typed failure is kept), or the connect deadline passed.
     #[error("session setup failed: {0}")]
     Setup(SetupError),
+    /// A query trace was still missing or incomplete in `system_traces` after the
+    /// bounded wait of `Session::query_trace` (tracing is written asynchronously).
+    #[error("trace {id} not complete after {attempts} reads")]
+    TraceUnavailable {
+        /// The tracing id asked for.
+        id: crate::CqlUuid,
+        /// Reads of `system_traces.sessions` made.
+        attempts: u32,
+    },
 }
 
 impl Error {

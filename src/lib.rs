@@ -43,6 +43,9 @@ pub use crate::metrics::{
     Bucket, HistogramSnapshot, HostErrorCounts, HostMetricsSnapshot, MetricsSnapshot, ReasonCounts,
     RetryReason, ServerErrorCounts,
 };
+#[cfg(feature = "unstable-protocol")]
+#[doc(hidden)]
+pub use crate::session::observe_bench_support;
 pub use cluster::{
     murmur3_token, AddressTranslator, ClusterView, DefaultPolicy, DefaultPolicyBuilder, Host,
     HostDistance, HostEvent, HostFilter, HostId, HostInfo, IdentityTranslator, LoadBalancingPolicy,
@@ -59,6 +62,10 @@ pub use session::defaults;
 pub use session::retry::{
     DefaultRetryPolicy, FallthroughRetryPolicy, RetryCause, RetryDecision, RetryPolicy,
     RetryRequest,
+};
+pub use session::{
+    AttemptOutcome, AttemptRecord, QueryTrace, RequestKind, RequestObserver, RequestRecord,
+    TraceEvent,
 };
 pub use session::{PagingState, QueryResult, Session, SessionBuilder};
 pub use statement::{Batch, BatchKind, PreparedStatement, Statement, StatementOptions};

@@ -153,6 +153,13 @@ impl Cluster {
     ) -> Result<tokio::sync::mpsc::Receiver<crate::protocol::frame::Frame>, ContactPointError> {
         let mut cfg: ConnectionConfig = self.shared.config.pool.connection.clone();
         cfg.keyspace = None;
+        cfg.metrics = self
+            .shared
+            .config
+            .pool
+            .metrics
+            .as_ref()
+            .map(|m| m.host(addr, None));
         let opened = Connection::open(addr, &cfg, true)
             .await
             .map_err(ContactPointError::Connection)?;
@@ -424,6 +431,9 @@ impl Cluster {
                     .iter()
                     .any(|h| h.address() == *addr && wanted(h.as_ref()));
                 if !keep {
+                    if let Some(m) = &cfg.pool.metrics {
+                        m.remove_host(*addr);
+                    }
                     pool.shutdown();
                 }
                 keep

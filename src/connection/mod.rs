@@ -31,6 +31,7 @@ pub(crate) use streams::MAX_STREAMS;
 
 use crate::codec::CqlCodec;
 use crate::error::ConnectionError;
+use crate::metrics::HostMetrics;
 use crate::protocol::frame::{self, Compression, Direction, Frame, FrameFlags};
 use crate::protocol::request::Request;
 use crate::protocol::response::{Response, ResponseEnvelope};
@@ -58,6 +59,8 @@ pub(crate) struct ConnectionConfig {
     pub(crate) queue_len: usize,
     pub(crate) keyspace: Option<String>,
     pub(crate) tcp_nodelay: bool,
+    /// The host's metrics recorder (bytes; read by the execution core per attempt).
+    pub(crate) metrics: Option<Arc<HostMetrics>>,
 }
 
 impl Default for ConnectionConfig {
@@ -77,6 +80,7 @@ impl Default for ConnectionConfig {
             queue_len: 4096,
             keyspace: None,
             tcp_nodelay: true,
+            metrics: None,
         }
     }
 }
@@ -103,9 +107,12 @@ pub(crate) struct Shared {
     pub(crate) addr: SocketAddr,
     pub(crate) in_flight: AtomicUsize,
     pub(crate) old_orphans: AtomicUsize,
+    /// Every stream id whose caller gave up, whatever its age (updated each tick).
+    pub(crate) orphans: AtomicUsize,
     pub(crate) bytes_sent: AtomicU64,
     pub(crate) bytes_received: AtomicU64,
     pub(crate) recycling: AtomicBool,
+    pub(crate) metrics: Option<Arc<HostMetrics>>,
     broken: OnceLock<ConnectionError>,
     /// Cancelled by the task when it has ended.
     closed: CancellationToken,
@@ -114,11 +121,13 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    fn new(addr: SocketAddr) -> Self {
+    fn new(addr: SocketAddr, metrics: Option<Arc<HostMetrics>>) -> Self {
         Self {
             addr,
             in_flight: AtomicUsize::new(0),
             old_orphans: AtomicUsize::new(0),
+            orphans: AtomicUsize::new(0),
+            metrics,
             bytes_sent: AtomicU64::new(0),
             bytes_received: AtomicU64::new(0),
             recycling: AtomicBool::new(false),
@@ -246,7 +255,7 @@ impl Connection {
         } else {
             (None, None)
         };
-        let shared = Arc::new(Shared::new(addr));
+        let shared = Arc::new(Shared::new(addr, config.metrics.clone()));
         let frame_compression = if version.is_v5() {
             None
         } else {
@@ -293,6 +302,16 @@ impl Connection {
     /// Requests currently holding a stream id (orphans included).
     pub(crate) fn in_flight(&self) -> usize {
         self.shared.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Stream ids abandoned by their callers (any age) and still unanswered.
+    pub(crate) fn orphans(&self) -> usize {
+        self.shared.orphans.load(Ordering::Relaxed)
+    }
+
+    /// The host's metrics recorder, when the session keeps metrics for it.
+    pub(crate) fn host_metrics(&self) -> Option<&Arc<HostMetrics>> {
+        self.shared.metrics.as_ref()
     }
 
     /// Stream ids abandoned by their callers long ago and still unanswered.

@@ -18,7 +18,8 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::connection::{Connection, ConnectionConfig};
+use crate::connection::{Connection, ConnectionConfig, MAX_STREAMS};
+use crate::metrics::{HostMetrics, PoolGaugeValues, PoolGauges, SessionMetrics};
 
 /// Pool settings shared by every host.
 #[derive(Debug, Clone)]
@@ -28,6 +29,8 @@ pub(crate) struct PoolConfig {
     pub(crate) connections_per_host: usize,
     pub(crate) reconnect_base: Duration,
     pub(crate) reconnect_max: Duration,
+    /// The session's metrics: each pool registers its host there.
+    pub(crate) metrics: Option<Arc<SessionMetrics>>,
 }
 
 impl Default for PoolConfig {
@@ -37,6 +40,7 @@ impl Default for PoolConfig {
             connections_per_host: 1,
             reconnect_base: Duration::from_millis(100),
             reconnect_max: Duration::from_secs(10),
+            metrics: None,
         }
     }
 }
@@ -95,6 +99,32 @@ pub(crate) struct PoolShared {
     pub(crate) keyspace: Mutex<Option<String>>,
     /// Told of state changes (outside the health lock).
     pub(crate) listener: Listener,
+    /// This host's metrics recorder (handed to every connection).
+    pub(crate) metrics: Option<Arc<HostMetrics>>,
+}
+
+impl PoolGauges for PoolShared {
+    fn pool_gauges(&self) -> PoolGaugeValues {
+        let mut v = PoolGaugeValues::default();
+        if let Ok(conns) = self.conns.read() {
+            let max = self.config.connection.max_streams.min(MAX_STREAMS) as u64;
+            for c in conns.iter().filter(|c| c.is_usable()) {
+                let in_use = c.in_flight() as u64;
+                let orphans = c.orphans() as u64;
+                v.open_connections += 1;
+                v.in_flight += in_use.saturating_sub(orphans);
+                v.orphaned_streams += orphans;
+                v.available_streams += max.saturating_sub(in_use);
+            }
+        }
+        v.state = self.health.lock().ok().map(|h| match h.state {
+            HostState::Unknown => "unknown",
+            HostState::Up => "up",
+            HostState::Down { .. } => "down",
+            HostState::Ignored => "ignored",
+        });
+        v
+    }
 }
 
 /// The pool of one host. Dropping it (or calling `shutdown`) stops the refill task;
@@ -113,6 +143,7 @@ impl HostPool {
         listener: Option<StateListener>,
     ) -> Self {
         let keyspace = config.connection.keyspace.clone();
+        let metrics = config.metrics.as_ref().map(|m| m.host(addr, None));
         let shared = Arc::new(PoolShared {
             addr,
             config,
@@ -127,7 +158,12 @@ impl HostPool {
             shutdown: CancellationToken::new(),
             keyspace: Mutex::new(keyspace),
             listener: Listener(listener),
+            metrics,
         });
+        if let Some(m) = &shared.metrics {
+            let source: Arc<dyn PoolGauges> = shared.clone();
+            m.set_gauge_source(Arc::downgrade(&source));
+        }
         tokio::spawn(refill::run(shared.clone()));
         Self { shared }
     }
@@ -135,6 +171,11 @@ impl HostPool {
     /// The host's address.
     pub(crate) fn addr(&self) -> SocketAddr {
         self.shared.addr
+    }
+
+    /// The host's metrics recorder, when the session keeps metrics.
+    pub(crate) fn host_metrics(&self) -> Option<&Arc<HostMetrics>> {
+        self.shared.metrics.as_ref()
     }
 
     /// The least-busy usable connection, or `None` (and a refill wake-up) when

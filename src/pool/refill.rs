@@ -9,6 +9,7 @@ use futures_util::future::{select_all, FutureExt};
 
 use super::{HostState, PoolShared};
 use crate::connection::Connection;
+use crate::error::ConnectionError;
 
 /// Capped exponential backoff with jitter: the n-th delay is uniform in
 /// `[d/2, d]` where `d = min(max, base * 2^n)`, so a fleet of clients does not
@@ -114,6 +115,7 @@ pub(super) async fn run(shared: Arc<PoolShared>) {
         if have < target {
             let mut conn_cfg = cfg.connection.clone();
             conn_cfg.keyspace = shared.keyspace.lock().ok().and_then(|k| k.clone());
+            conn_cfg.metrics = shared.metrics.clone();
             let attempt = Connection::open(shared.addr, &conn_cfg, false);
             let result = tokio::select! {
                 _ = shared.shutdown.cancelled() => return,
@@ -121,6 +123,7 @@ pub(super) async fn run(shared: Arc<PoolShared>) {
             };
             match result {
                 Ok(opened) => {
+                    tracing::debug!(addr = %shared.addr, version = ?opened.connection.version(), "connection opened");
                     if let Ok(mut conns) = shared.conns.write() {
                         // Checked under the lock `shutdown` clears: a connection opened
                         // while the pool was shutting down is closed, never kept.
@@ -136,6 +139,13 @@ pub(super) async fn run(shared: Arc<PoolShared>) {
                 }
                 Err(e) => {
                     tracing::debug!(addr = %shared.addr, error = %e, "connection attempt failed");
+                    if let Some(m) = &shared.metrics {
+                        match e {
+                            ConnectionError::AuthFailed { .. }
+                            | ConnectionError::AuthRequired { .. } => m.auth_error(),
+                            _ => m.connection_init_error(),
+                        }
+                    }
                     if prune(&shared) == 0 {
                         set_state(
                             &shared,

@@ -11,9 +11,11 @@ use crate::cluster::{
 };
 use crate::connection::{Authenticator, ConnectionConfig, PlainTextAuthenticator};
 use crate::error::{Error, SetupError};
+use crate::metrics::SessionMetrics;
 use crate::pool::PoolConfig;
 use crate::protocol::frame::Compression;
 use crate::protocol::ProtocolVersion;
+use crate::session::observe::RequestObserver;
 use crate::session::retry::{DefaultRetryPolicy, RetryPolicy};
 use crate::Consistency;
 
@@ -68,6 +70,7 @@ pub struct SessionBuilder {
     close_deadline: Duration,
     heartbeat_interval: Option<Duration>,
     max_queued_requests: usize,
+    observer: Option<Arc<dyn RequestObserver>>,
 }
 
 impl Default for SessionBuilder {
@@ -100,7 +103,15 @@ impl SessionBuilder {
             close_deadline: defaults::CLOSE_DEADLINE,
             heartbeat_interval: Some(defaults::HEARTBEAT_INTERVAL),
             max_queued_requests: defaults::MAX_CONCURRENT_REQUESTS,
+            observer: None,
         }
+    }
+
+    /// Receives the history of every request (each attempt and the end; see
+    /// [`RequestObserver`]). Unset by default, which costs nothing.
+    pub fn request_observer(mut self, observer: Arc<dyn RequestObserver>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// Where to connect first: `host:port`, an IP, or a host name (resolved at start).
@@ -264,7 +275,9 @@ impl SessionBuilder {
             keyspace: self.keyspace.clone(),
             ..ConnectionConfig::default()
         };
+        let metrics = Arc::new(SessionMetrics::new());
         let pool = PoolConfig {
+            metrics: Some(metrics.clone()),
             connection,
             connections_per_host: self.connections_per_host,
             reconnect_base: defaults::RECONNECT_BASE,
@@ -308,6 +321,8 @@ impl SessionBuilder {
             max_queued_requests: self.max_queued_requests,
             load_balancing,
             retry: self.retry,
+            metrics,
+            observer: self.observer,
         };
         let session = Session::from_parts(cluster, config, self.keyspace);
         // Wait (bounded) until some pool has a connection, so the first request does

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::SessionInner;
 use crate::cluster::{routing_token, RoutingInfo};
@@ -22,6 +23,7 @@ use crate::protocol::request::{
     Prepare, Query, QueryParameters, Request, SerializedValues, Values,
 };
 use crate::protocol::response::{Response, ResponseEnvelope, ResultBody};
+use crate::session::observe::{AttemptOutcome, Recorder};
 use crate::session::retry::{RetryCause, RetryDecision, RetryRequest};
 use crate::statement::{BatchEntry, BatchKind, PreparedStatement, ResultMetadata};
 use crate::Consistency;
@@ -193,8 +195,17 @@ enum Step {
 }
 
 impl SessionInner {
-    /// Runs `job` to completion: success, a final error, or `NoHostAvailable`.
+    /// Runs `job` to completion: success, a final error, or `NoHostAvailable`;
+    /// recorded (metrics, spans, observer) by `observe::Recorder`.
     pub(crate) async fn run(&self, job: &Job<'_>) -> Result<Outcome, Error> {
+        let mut rec = Recorder::start(self, job);
+        let span = rec.span().clone();
+        let result = self.run_plan(job, &mut rec).instrument(span).await;
+        rec.finish(&result);
+        result
+    }
+
+    async fn run_plan(&self, job: &Job<'_>, rec: &mut Recorder<'_>) -> Result<Outcome, Error> {
         let _permit = self.admit(job.deadline, job.started).await?;
         let view = self.cluster.view();
         let routing = job.routing();
@@ -212,21 +223,35 @@ impl SessionInner {
                 Some(Err(pool)) => {
                     let reason = pool.down_reason().unwrap_or_else(|| "connecting".into());
                     attempts.push(no_connection(addr, reason));
+                    rec.no_connection(
+                        addr,
+                        pool.host_metrics(),
+                        &attempts[attempts.len() - 1].error,
+                    );
                     host = plan.next().map(|h| h.address());
                     continue;
                 }
                 None => {
                     attempts.push(no_connection(addr, "host has no pool".into()));
+                    rec.no_connection(addr, None, &attempts[attempts.len() - 1].error);
                     host = plan.next().map(|h| h.address());
                     continue;
                 }
             };
             let t0 = Instant::now();
-            let step = self.attempt(job, &conn, consistency).await;
+            let span = rec.attempt_start(addr, conn.host_metrics());
+            let step = self.attempt(job, &conn, consistency).instrument(span).await;
             let (error, written) = match step {
-                Ok(Step::Done(outcome)) => return Ok(*outcome),
+                Ok(Step::Done(outcome)) => {
+                    rec.attempt_end(AttemptOutcome::Success, true, None);
+                    return Ok(*outcome);
+                }
                 Ok(Step::Failed { error, written }) => (error, written),
-                Err(final_error) => return Err(final_error),
+                Err(final_error) => {
+                    let written = !matches!(final_error, Error::InvalidRequest(_));
+                    rec.attempt_end(AttemptOutcome::Fatal(&final_error), written, None);
+                    return Err(final_error);
+                }
             };
             attempts.push(Attempt {
                 host: addr,
@@ -236,6 +261,8 @@ impl SessionInner {
             });
             // close() cut the connections: the request ends here, honestly.
             if self.is_torn_down() {
+                let last = &attempts[attempts.len() - 1];
+                rec.attempt_end(AttemptOutcome::Failed(&last.error), written, None);
                 return Err(closed(&attempts));
             }
             let last = &attempts[attempts.len() - 1];
@@ -255,6 +282,7 @@ impl SessionInner {
                 })
             };
             tracing::debug!(host = %addr, error = %last.error, written, ?decision, "attempt failed");
+            rec.attempt_end(AttemptOutcome::Failed(&last.error), written, Some(decision));
             retry_count += 1;
             let retry = match decision {
                 RetryDecision::RetrySameHost(c) => {
@@ -340,6 +368,7 @@ impl SessionInner {
                 }
                 Ok(Ok(frame)) => frame,
             };
+            tracing::Span::current().record("stream", frame.header.stream);
             let host = conn.addr();
             let (envelope, response) = match parse_response(&frame) {
                 Ok(r) => r,

@@ -7,6 +7,9 @@ mod builder;
 pub mod defaults;
 pub(crate) mod execute;
 mod hosts;
+mod metrics;
+pub(crate) mod observe;
+mod query_trace;
 mod result;
 pub(crate) mod retry;
 
@@ -22,6 +25,11 @@ pub use builder::SessionBuilder;
 pub(crate) mod builder_types {
     pub use super::builder::ProtocolVersionChoice;
 }
+#[cfg(feature = "unstable-protocol")]
+#[doc(hidden)]
+pub use observe::bench_support as observe_bench_support;
+pub use observe::{AttemptOutcome, AttemptRecord, RequestKind, RequestObserver, RequestRecord};
+pub use query_trace::{QueryTrace, TraceEvent};
 pub use result::{PagingState, QueryResult};
 
 use crate::cluster::{Cluster, LoadBalancingPolicy};
@@ -48,6 +56,9 @@ pub(crate) struct SessionConfig {
     pub(crate) max_queued_requests: usize,
     pub(crate) load_balancing: Arc<dyn LoadBalancingPolicy>,
     pub(crate) retry: Arc<dyn RetryPolicy>,
+    /// The session's metrics (also handed to the pools).
+    pub(crate) metrics: Arc<crate::metrics::SessionMetrics>,
+    pub(crate) observer: Option<Arc<dyn observe::RequestObserver>>,
 }
 
 pub(crate) struct SessionInner {
@@ -57,6 +68,7 @@ pub(crate) struct SessionInner {
     prepared: Mutex<HashMap<(Option<String>, String), PreparedStatement>>,
     pub(crate) limiter: Semaphore,
     pub(crate) waiting: AtomicUsize,
+    pub(crate) observability: observe::Observability,
     closed: AtomicBool,
     /// Set by `close()` once the drain deadline passed and connections are being cut.
     torn_down: AtomicBool,
@@ -119,8 +131,11 @@ impl Session {
         keyspace: Option<String>,
     ) -> Self {
         let permits = defaults::MAX_CONCURRENT_REQUESTS;
+        let observability =
+            observe::Observability::new(config.metrics.clone(), config.observer.clone());
         Self {
             inner: Arc::new(SessionInner {
+                observability,
                 cluster,
                 config,
                 keyspace: RwLock::new(keyspace),
@@ -277,6 +292,10 @@ impl Session {
                 m.clear();
             }
             m.insert(key, prepared.clone());
+            self.inner
+                .observability
+                .metrics
+                .prepared_cached(m.len() as u64);
         }
         Ok(prepared)
     }

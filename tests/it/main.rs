@@ -11,6 +11,8 @@ mod cluster;
 mod connection;
 mod faults;
 mod harness;
+mod observe;
+mod observe_spans;
 mod session_basic;
 mod session_faults;
 mod session_load;
