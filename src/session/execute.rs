@@ -215,6 +215,10 @@ impl SessionInner {
         let mut consistency = job.consistency;
         let mut host = plan.next().map(|h| h.address());
         while let Some(addr) = host {
+            // Never send a request whose deadline has already passed.
+            if Instant::now() >= job.deadline {
+                return Err(timeout(job, &attempts));
+            }
             if self.is_torn_down() {
                 return Err(closed(&attempts));
             }
