@@ -1,10 +1,133 @@
-//! Placeholder for ringbolt's demo: the driver's public API (Session, queries, paging)
-//! is still under construction, so this only says so. `scripts/demo` runs it.
+//! ringbolt's demo, run by `scripts/demo`: connects to the Cassandra on 127.0.0.1:9042
+//! (override with RINGBOLT_DEMO_NODE), creates a keyspace and a table, writes and reads
+//! rows with prepared statements, runs a batch and a lightweight transaction, shows a
+//! typed server error, and prints what it did.
 
-fn main() {
+use std::time::{Duration, Instant};
+
+use ringbolt::{Batch, BatchKind, Consistency, Error, FromRow, Session, Statement};
+
+#[derive(Debug, FromRow)]
+struct User {
+    id: i64,
+    name: String,
+    visits: Option<i32>,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let node = std::env::var("RINGBOLT_DEMO_NODE").unwrap_or_else(|_| "127.0.0.1:9042".into());
+    let t0 = Instant::now();
+    let session = Session::builder()
+        .contact_points([node.as_str()])
+        .local_dc("datacenter1")
+        .request_timeout(Duration::from_secs(20))
+        .build()
+        .await?;
+    let version = session
+        .query("SELECT release_version FROM system.local", ())
+        .await?;
+    let (release,): (String,) = version.first_row()?;
     println!(
-        "ringbolt demo: the driver API (Session, query, prepare, execute) is under construction."
+        "connected to Cassandra {release} at {node} in {:?}",
+        t0.elapsed()
     );
-    println!("Today the crate has the sans-IO protocol primitives only; this demo will connect to");
-    println!("127.0.0.1:9042 and run real queries once the session layer lands.");
+
+    session
+        .query(
+            "CREATE KEYSPACE IF NOT EXISTS ringbolt_demo WITH replication = \
+             {'class': 'SimpleStrategy', 'replication_factor': 1}",
+            (),
+        )
+        .await?;
+    session
+        .query(
+            "CREATE TABLE IF NOT EXISTS ringbolt_demo.users \
+             (id bigint PRIMARY KEY, name text, visits int)",
+            (),
+        )
+        .await?;
+    println!("keyspace ringbolt_demo and table users are ready");
+
+    let insert = session
+        .prepare("INSERT INTO ringbolt_demo.users (id, name, visits) VALUES (?, ?, ?)")
+        .await?;
+    for (id, name) in [(1_i64, "ada"), (2, "grace"), (3, "edsger")] {
+        session
+            .execute(&insert, (id, name, Some(id as i32 * 10)))
+            .await?;
+    }
+    println!("inserted 3 users with a prepared statement");
+
+    let select = session
+        .prepare(Statement::new(
+            "SELECT id, name, visits FROM ringbolt_demo.users WHERE id = ?",
+        ))
+        .await?
+        .with_consistency(Consistency::One)
+        .with_idempotent(true);
+    let user: Option<User> = session
+        .execute(&select, (2_i64,))
+        .await?
+        .maybe_first_row()?;
+    println!("read back: {user:?}");
+
+    let batch = Batch::new(BatchKind::Logged)
+        .with_prepared(&insert)
+        .with_statement("UPDATE ringbolt_demo.users SET visits = ? WHERE id = ?");
+    session
+        .batch(
+            &batch,
+            &[
+                (4_i64, "barbara", Some(1_i32)).into_row(),
+                (99_i32, 1_i64).into_row(),
+            ],
+        )
+        .await?;
+    let all = session
+        .query("SELECT id, name, visits FROM ringbolt_demo.users", ())
+        .await?;
+    let mut users: Vec<User> = all.rows_typed::<User>()?.collect::<Result<_, _>>()?;
+    users.sort_by_key(|u| u.id);
+    println!("after a logged batch, {} users:", users.len());
+    for u in &users {
+        println!("  {:>2} {:<8} visits={:?}", u.id, u.name, u.visits);
+    }
+
+    let lwt = session
+        .query(
+            "INSERT INTO ringbolt_demo.users (id, name) VALUES (1, 'impostor') IF NOT EXISTS",
+            (),
+        )
+        .await?;
+    println!(
+        "lightweight transaction on an existing id applied: {}",
+        lwt.applied()?
+    );
+
+    match session
+        .query("SELECT * FROM ringbolt_demo.no_such_table", ())
+        .await
+    {
+        Err(Error::Server(e)) => println!(
+            "a bad query fails with a typed server error: code {:#06x}, {:?}: {}",
+            e.code, e.kind, e.message
+        ),
+        other => println!("unexpected outcome for a bad query: {other:?}"),
+    }
+
+    session.close().await;
+    println!("session closed; total {:?}", t0.elapsed());
+    Ok(())
+}
+
+/// Batches take one value row per statement; rows of different shapes are boxed.
+trait IntoRow {
+    fn into_row(self) -> Box<dyn ringbolt::SerializeRow + Send + Sync>;
+}
+
+impl<T: ringbolt::SerializeRow + Send + Sync + 'static> IntoRow for T {
+    fn into_row(self) -> Box<dyn ringbolt::SerializeRow + Send + Sync> {
+        Box::new(self)
+    }
 }

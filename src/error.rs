@@ -154,3 +154,232 @@ impl ConnectionError {
 pub use crate::protocol::response::ErrorKind as ServerErrorKind;
 /// The kind of write that timed out or failed.
 pub use crate::protocol::response::WriteType;
+
+/// An error answered by a Cassandra node.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{host} answered error {code:#06x}: {message}")]
+pub struct ServerError {
+    /// The node that answered.
+    pub host: SocketAddr,
+    /// The error code (spec section 8).
+    pub code: i32,
+    /// The server's message.
+    pub message: String,
+    /// The code-specific fields.
+    pub kind: ServerErrorKind,
+}
+
+impl ServerError {
+    pub(crate) fn from_body(host: SocketAddr, body: crate::protocol::response::ErrorBody) -> Self {
+        Self {
+            host,
+            code: body.code,
+            message: body.message,
+            kind: body.kind,
+        }
+    }
+
+    /// True when the node may have applied the request before failing: timeouts and
+    /// failures of writes (and unknown CAS outcomes). Request errors (syntax, invalid,
+    /// unauthorized ...) and refusals (unavailable, overloaded, bootstrapping) mean it
+    /// was not applied.
+    pub fn maybe_executed(&self) -> bool {
+        matches!(
+            self.kind,
+            ServerErrorKind::WriteTimeout { .. }
+                | ServerErrorKind::WriteFailure { .. }
+                | ServerErrorKind::CasWriteUnknown { .. }
+                | ServerErrorKind::CdcWriteFailure
+                | ServerErrorKind::ServerError
+                | ServerErrorKind::FunctionFailure { .. }
+        )
+    }
+}
+
+/// What went wrong on one attempt of a request.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum AttemptError {
+    /// The host had no open connection.
+    #[error("no open connection ({reason})")]
+    NoConnection {
+        /// Why, as far as the pool knows.
+        reason: String,
+    },
+    /// The connection failed.
+    #[error(transparent)]
+    Connection(ConnectionError),
+    /// The node answered with an error.
+    #[error(transparent)]
+    Server(Box<ServerError>),
+    /// No answer within the per-attempt timeout.
+    #[error("no answer within the attempt timeout of {0:?}")]
+    Timeout(std::time::Duration),
+    /// The answer could not be decoded.
+    #[error("undecodable response: {0}")]
+    Protocol(DecodeError),
+}
+
+/// One attempt of a request: where it went, what happened, how long it took, and
+/// whether the request reached the node.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    /// The node tried.
+    pub host: SocketAddr,
+    /// What went wrong there.
+    pub error: AttemptError,
+    /// Time spent on this attempt.
+    pub elapsed: std::time::Duration,
+    /// True when the request was completely written to the node's socket (so the
+    /// node may have executed it).
+    pub written: bool,
+}
+
+/// No host could answer the request. Lists every attempt, not just the last.
+#[derive(Debug, Clone, Default)]
+pub struct NoHostAvailable {
+    pub(crate) attempts: Vec<Attempt>,
+}
+
+impl NoHostAvailable {
+    /// Every attempt, in order.
+    pub fn attempts(&self) -> &[Attempt] {
+        &self.attempts
+    }
+
+    /// True when some attempt reached a node, which may have executed the request.
+    pub fn maybe_executed(&self) -> bool {
+        self.attempts.iter().any(|a| a.written)
+    }
+}
+
+impl std::fmt::Display for NoHostAvailable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.attempts.is_empty() {
+            return f.write_str("no host available: the query plan was empty (no host up)");
+        }
+        write!(
+            f,
+            "no host available after {} attempt(s):",
+            self.attempts.len()
+        )?;
+        for a in &self.attempts {
+            write!(
+                f,
+                " [{} after {:?}, {}: {}]",
+                a.host,
+                a.elapsed,
+                if a.written { "written" } else { "not written" },
+                a.error
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for NoHostAvailable {}
+
+/// The request's deadline passed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("request timed out after {elapsed:?} ({attempts} attempt(s); {}", if *.maybe_executed { "it may have been executed)" } else { "it was not executed)" })]
+pub struct RequestTimeout {
+    /// Time from the call to the deadline.
+    pub elapsed: std::time::Duration,
+    /// Attempts started before the deadline.
+    pub attempts: usize,
+    /// True when some attempt was written to a node.
+    pub maybe_executed: bool,
+}
+
+/// The one error type of the session API.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The node answered with an error that is not retried (syntax, invalid,
+    /// unauthorized, already exists, a timeout the retry policy gave up on ...).
+    #[error(transparent)]
+    Server(Box<ServerError>),
+    /// Every host of the query plan failed or none was available.
+    #[error(transparent)]
+    NoHostAvailable(NoHostAvailable),
+    /// The request's deadline passed.
+    #[error(transparent)]
+    Timeout(RequestTimeout),
+    /// A connection failed after the request was written, and the statement is not
+    /// idempotent, so it was not retried.
+    #[error("{error} (request written: {written})")]
+    Connection {
+        /// The failure.
+        error: ConnectionError,
+        /// Whether the request had been written (it may have executed).
+        written: bool,
+    },
+    /// A value could not be bound (checked before anything is sent).
+    #[error(transparent)]
+    Serialization(#[from] crate::SerializationError),
+    /// A result could not be read as the asked Rust type.
+    #[error(transparent)]
+    Deserialization(#[from] crate::DeserializationError),
+    /// A node sent something the driver cannot decode or did not expect.
+    #[error("protocol error from {host}: {reason}")]
+    Protocol {
+        /// The node.
+        host: SocketAddr,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The request is invalid before sending (e.g. too many values).
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// The session's request queue is full: back off and retry later.
+    #[error("session request queue is full ({0} requests waiting)")]
+    Backpressure(usize),
+    /// The session is closed.
+    #[error("session is closed")]
+    Closed,
+    /// The session could not be built (no contact point reachable, bad config ...).
+    #[error("session setup failed: {0}")]
+    Setup(String),
+}
+
+impl Error {
+    /// The server error code, when a node answered with an error.
+    pub fn server_code(&self) -> Option<i32> {
+        match self {
+            Self::Server(e) => Some(e.code),
+            _ => None,
+        }
+    }
+
+    /// True when the request may have been executed by a node.
+    pub fn maybe_executed(&self) -> bool {
+        match self {
+            Self::Server(e) => e.maybe_executed(),
+            Self::NoHostAvailable(e) => e.maybe_executed(),
+            Self::Timeout(t) => t.maybe_executed,
+            Self::Connection { written, .. } => *written,
+            _ => false,
+        }
+    }
+
+    /// True when trying again later may succeed (timeouts, unavailable replicas, no
+    /// host, overload, backpressure); false for errors in the request itself.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Server(e) => matches!(
+                e.kind,
+                ServerErrorKind::Unavailable { .. }
+                    | ServerErrorKind::Overloaded
+                    | ServerErrorKind::IsBootstrapping
+                    | ServerErrorKind::ReadTimeout { .. }
+                    | ServerErrorKind::WriteTimeout { .. }
+                    | ServerErrorKind::TruncateError
+            ),
+            Self::NoHostAvailable(_)
+            | Self::Timeout(_)
+            | Self::Connection { .. }
+            | Self::Backpressure(_) => true,
+            _ => false,
+        }
+    }
+}

@@ -17,6 +17,7 @@ mod connection;
 mod consistency;
 mod convert;
 mod error;
+mod metrics;
 mod pool;
 #[cfg(feature = "unstable-protocol")]
 pub mod protocol;
@@ -24,7 +25,17 @@ pub mod protocol;
 #[allow(unused_imports)]
 mod protocol;
 mod session;
+mod statement;
 
+#[cfg(feature = "unstable-protocol")]
+#[doc(hidden)]
+pub use crate::metrics::bench_support;
+#[cfg(feature = "metrics")]
+pub use crate::metrics::publish_to_metrics_facade;
+pub use crate::metrics::{
+    Bucket, HistogramSnapshot, HostErrorCounts, HostMetricsSnapshot, MetricsSnapshot, ReasonCounts,
+    RetryReason, ServerErrorCounts,
+};
 pub use cluster::{
     murmur3_token, AddressTranslator, ClusterView, DefaultPolicy, DefaultPolicyBuilder, Host,
     HostDistance, HostFilter, HostId, IdentityTranslator, LoadBalancingPolicy, QueryPlan,
@@ -32,13 +43,17 @@ pub use cluster::{
 };
 pub use connection::{AuthError, AuthSession, Authenticator, PlainTextAuthenticator};
 pub use consistency::Consistency;
+pub use error::{Attempt, AttemptError, Error, NoHostAvailable, RequestTimeout, ServerError};
 pub use error::{ConnectionError, ServerErrorKind, WriteType};
 pub use pool::HostState;
+pub use session::builder_types::ProtocolVersionChoice;
 pub use session::defaults;
 pub use session::retry::{
     DefaultRetryPolicy, FallthroughRetryPolicy, RetryCause, RetryDecision, RetryPolicy,
     RetryRequest,
 };
+pub use session::{PagingState, QueryResult, Session, SessionBuilder};
+pub use statement::{Batch, BatchKind, PreparedStatement, Statement, StatementOptions};
 mod row;
 mod value;
 

@@ -23,6 +23,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 pub use auth::{AuthError, AuthSession, Authenticator, PlainTextAuthenticator};
+pub(crate) use handshake::quote_identifier;
 pub(crate) use streams::MAX_STREAMS;
 
 use crate::codec::CqlCodec;
@@ -306,9 +307,23 @@ impl Connection {
     }
 
     /// Encodes `request` into a fresh frame buffer (stream id assigned later).
-    pub(crate) fn encode(&self, request: &Request<'_>) -> Result<BytesMut, EncodeError> {
+    pub(crate) fn encode(
+        &self,
+        request: &Request<'_>,
+        tracing: bool,
+    ) -> Result<BytesMut, EncodeError> {
         let mut buf = BytesMut::new();
-        encode_request(&mut buf, self.version, self.frame_compression, request)?;
+        let mut flags = FrameFlags::empty();
+        if tracing {
+            flags.insert(FrameFlags::TRACING);
+        }
+        encode_request_with(
+            &mut buf,
+            self.version,
+            self.frame_compression,
+            flags,
+            request,
+        )?;
         Ok(buf)
     }
 
@@ -334,7 +349,7 @@ impl Connection {
 
     /// Encodes and sends a request.
     pub(crate) async fn send(&self, request: &Request<'_>) -> Result<Frame, RequestError> {
-        let frame = self.encode(request).map_err(|_| RequestError {
+        let frame = self.encode(request, false).map_err(|_| RequestError {
             error: ConnectionError::InvalidRequestFrame,
             written: false,
         })?;
@@ -369,7 +384,17 @@ pub(crate) fn encode_request(
     compression: Option<Compression>,
     request: &Request<'_>,
 ) -> Result<(), EncodeError> {
-    let mut flags = FrameFlags::empty();
+    encode_request_with(out, version, compression, FrameFlags::empty(), request)
+}
+
+/// Writes one request frame with extra `flags` (tracing, custom payload).
+pub(crate) fn encode_request_with(
+    out: &mut BytesMut,
+    version: ProtocolVersion,
+    compression: Option<Compression>,
+    mut flags: FrameFlags,
+    request: &Request<'_>,
+) -> Result<(), EncodeError> {
     if compression.is_some() {
         flags.insert(FrameFlags::COMPRESSION);
     }

@@ -20,30 +20,8 @@ use crate::ColumnType;
 pub use impls::{no_trailing, read_field};
 pub use rows::{ColumnIterator, RawColumn, Row, RowSet, TypedRows};
 
-/// Metadata of one result column or bind marker.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ColumnSpec {
-    /// Keyspace of the column's table.
-    pub keyspace: String,
-    /// Table of the column.
-    pub table: String,
-    /// Column (or bind marker) name.
-    pub name: String,
-    /// Its CQL type.
-    pub typ: ColumnType,
-}
-
-impl ColumnSpec {
-    /// A spec with empty keyspace and table (handy in tests and for bind markers).
-    pub fn new(name: impl Into<String>, typ: ColumnType) -> Self {
-        Self {
-            keyspace: String::new(),
-            table: String::new(),
-            name: name.into(),
-            typ,
-        }
-    }
-}
+/// Metadata of one result column or bind marker (the protocol's own column spec).
+pub use crate::protocol::response::ColumnSpec;
 
 /// A serialized value borrowed from a response frame. When the frame's `Bytes` is
 /// known, `to_bytes` shares it (no copy).

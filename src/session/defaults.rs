@@ -46,3 +46,5 @@ pub const PREFETCH_PAGES: usize = 1;
 pub const EVENT_DEBOUNCE: Duration = Duration::from_millis(500);
 /// Prepared statements cached per session (by query text and keyspace).
 pub const PREPARED_CACHE_SIZE: usize = 4_096;
+/// Longest wait for every node to agree on the schema after a DDL statement.
+pub const SCHEMA_AGREEMENT_TIMEOUT: Duration = Duration::from_secs(10);

@@ -135,6 +135,19 @@ impl<R: SerializeRow + ?Sized> SerializeRow for &R {
     }
 }
 
+impl<R: SerializeRow + ?Sized> SerializeRow for Box<R> {
+    fn serialize_row(
+        &self,
+        markers: Option<&[ColumnSpec]>,
+        out: &mut BytesMut,
+    ) -> Result<usize, SerializationError> {
+        (**self).serialize_row(markers, out)
+    }
+    fn is_empty(&self) -> bool {
+        (**self).is_empty()
+    }
+}
+
 macro_rules! row_tuple {
     ($n:expr; $($t:ident $i:tt),+) => {
         impl<$($t: SerializeValue),+> SerializeRow for ($($t,)+) {

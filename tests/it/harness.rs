@@ -139,3 +139,134 @@ pub fn string_multimap(mut body: &[u8]) -> Vec<(String, Vec<String>)> {
     assert!(body.is_empty(), "trailing bytes after the multimap");
     map
 }
+
+/// Tests that stop nodes or cut addresses take this lock exclusively; every other test
+/// holds it shared (through [`session`]), so a fault never hits an unrelated test.
+static FAULTS: std::sync::OnceLock<tokio::sync::RwLock<()>> = std::sync::OnceLock::new();
+
+fn faults() -> &'static tokio::sync::RwLock<()> {
+    FAULTS.get_or_init(|| tokio::sync::RwLock::new(()))
+}
+
+/// The fault lock across processes too (several test runs may share one cluster):
+/// an advisory file lock beside the in-process one.
+fn lock_file() -> std::fs::File {
+    let path = std::env::temp_dir().join("ringbolt-it-faults.lock");
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()))
+}
+
+/// Shared hold of the cluster: no fault test (in any process) runs meanwhile.
+pub struct SharedGuard {
+    _file: std::fs::File,
+    _guard: tokio::sync::RwLockReadGuard<'static, ()>,
+}
+
+/// Exclusive hold of the cluster for a fault-injection test.
+pub struct ExclusiveGuard {
+    _file: std::fs::File,
+    _guard: tokio::sync::RwLockWriteGuard<'static, ()>,
+}
+
+/// A session on the main cluster plus the shared fault guard; derefs to the session.
+pub struct TestSession {
+    /// The session.
+    pub session: ringbolt::Session,
+    _guard: SharedGuard,
+}
+
+impl std::ops::Deref for TestSession {
+    type Target = ringbolt::Session;
+    fn deref(&self) -> &ringbolt::Session {
+        &self.session
+    }
+}
+
+/// Holds the cluster exclusively for a fault-injection test (no other test, in this
+/// or another process, holds it meanwhile).
+#[allow(dead_code)] // used by the fault-injection tests as they land
+pub async fn exclusive() -> ExclusiveGuard {
+    let guard = faults().write().await;
+    let file = tokio::task::spawn_blocking(|| {
+        let f = lock_file();
+        f.lock().expect("exclusive lock on the fault lock file");
+        f
+    })
+    .await
+    .unwrap();
+    ExclusiveGuard {
+        _file: file,
+        _guard: guard,
+    }
+}
+
+/// Holds the cluster shared (no fault test runs meanwhile), for tests that build
+/// their own sessions.
+pub async fn shared() -> SharedGuard {
+    let guard = faults().read().await;
+    let file = tokio::task::spawn_blocking(|| {
+        let f = lock_file();
+        f.lock_shared().expect("shared lock on the fault lock file");
+        f
+    })
+    .await
+    .unwrap();
+    SharedGuard {
+        _file: file,
+        _guard: guard,
+    }
+}
+
+/// The main cluster's contact points as strings.
+pub fn contact_points() -> Vec<String> {
+    nodes().iter().map(ToString::to_string).collect()
+}
+
+/// Builds a session on the main cluster with `configure` applied, or panics saying how
+/// to start Cassandra.
+pub async fn session_with(
+    configure: impl FnOnce(ringbolt::SessionBuilder) -> ringbolt::SessionBuilder,
+) -> TestSession {
+    let guard = shared().await;
+    for addr in nodes() {
+        drop(require_node(addr).await);
+    }
+    let builder = ringbolt::Session::builder()
+        .contact_points(contact_points())
+        .local_dc("datacenter1");
+    let session = configure(builder)
+        .build()
+        .await
+        .unwrap_or_else(|e| panic!("cannot open a session on {:?}: {e}", nodes()));
+    TestSession {
+        session,
+        _guard: guard,
+    }
+}
+
+/// A session on the main cluster with default settings.
+pub async fn session() -> TestSession {
+    session_with(|b| b).await
+}
+
+/// A fresh keyspace name for one test (replication factor `rf`, SimpleStrategy),
+/// created before returning.
+pub async fn keyspace(session: &ringbolt::Session, prefix: &str, rf: u8) -> String {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let ks = format!("it_{prefix}_{}_{n}", std::process::id());
+    session
+        .query(
+            format!(
+                "CREATE KEYSPACE {ks} WITH replication = {{'class': 'SimpleStrategy', 'replication_factor': {rf}}}"
+            ),
+            (),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("create keyspace {ks}: {e}"));
+    ks
+}

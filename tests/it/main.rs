@@ -3,6 +3,10 @@
 //! `harness` says where the nodes are. Tests never skip: no node means a failure.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// File locking (1.89) is used by the test harness only; the library keeps its MSRV.
+#![allow(clippy::incompatible_msrv)]
 
+mod faults;
 mod harness;
+mod session_basic;
 mod smoke;

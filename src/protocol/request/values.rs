@@ -184,6 +184,28 @@ impl SerializedValues {
         Ok(())
     }
 
+    /// Appends several whole [value]s (each with its length prefix) that `f` writes
+    /// straight into the buffer, returning how many it wrote. On error nothing is added.
+    pub fn extend_with<E, F>(&mut self, f: F) -> Result<(), E>
+    where
+        F: FnOnce(&mut BytesMut) -> Result<usize, E>,
+        E: From<EncodeError>,
+    {
+        let mark = self.buf.len();
+        let written = f(&mut self.buf).inspect_err(|_| self.buf.truncate(mark))?;
+        let total = usize::from(self.count) + written;
+        match u16::try_from(total) {
+            Ok(n) => {
+                self.count = n;
+                Ok(())
+            }
+            Err(_) => {
+                self.buf.truncate(mark);
+                Err(count_full("values count").into())
+            }
+        }
+    }
+
     /// The values, in order.
     pub fn iter(&self) -> impl Iterator<Item = RawValue<'_>> + '_ {
         let mut rest: &[u8] = &self.buf;

@@ -35,6 +35,18 @@ pub struct ColumnSpec {
     pub typ: ColumnType,
 }
 
+impl ColumnSpec {
+    /// A spec with empty keyspace and table (handy in tests and for bind markers).
+    pub fn new(name: impl Into<String>, typ: ColumnType) -> Self {
+        Self {
+            keyspace: String::new(),
+            table: String::new(),
+            name: name.into(),
+            typ,
+        }
+    }
+}
+
 /// Rows metadata: `<flags><columns_count>[<paging_state>][<new_metadata_id>]
 /// [<global_table_spec>?<col_spec_1>...<col_spec_n>]`.
 ///
