@@ -70,11 +70,15 @@ pub struct Opts {
 }
 
 fn list<T>(v: &str, f: impl Fn(&str) -> Result<T, String>) -> Result<Vec<T>, String> {
-    v.split(',').filter(|s| !s.is_empty()).map(|s| f(s.trim())).collect()
+    v.split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| f(s.trim()))
+        .collect()
 }
 
 fn num<T: std::str::FromStr>(flag: &str, v: &str) -> Result<T, String> {
-    v.parse().map_err(|_| format!("{flag}: not a number: {v:?}"))
+    v.parse()
+        .map_err(|_| format!("{flag}: not a number: {v:?}"))
 }
 
 /// Parses the flags of a run (without the program name).

@@ -93,7 +93,9 @@ impl Driver {
             #[cfg(feature = "ringbolt-session")]
             Kind::RingboltV4 | Kind::RingboltV5 => {
                 let v5 = kind == Kind::RingboltV5;
-                Self::Ringbolt(drivers::ringbolt::RingboltClient::connect(contact, v5, opts.page_size).await?)
+                Self::Ringbolt(
+                    drivers::ringbolt::RingboltClient::connect(contact, v5, opts.page_size).await?,
+                )
             }
             #[cfg(not(feature = "ringbolt-session"))]
             Kind::RingboltV4 | Kind::RingboltV5 => {
@@ -102,7 +104,13 @@ impl Driver {
         })
     }
 
-    async fn block(&mut self, w: Workload, c: usize, b: Budget, pid: Option<u32>) -> Result<BlockResult, BenchError> {
+    async fn block(
+        &mut self,
+        w: Workload,
+        c: usize,
+        b: Budget,
+        pid: Option<u32>,
+    ) -> Result<BlockResult, BenchError> {
         match self {
             Self::Scylla(d) => measure::run_block(d, w, c, b, pid).await,
             Self::Floor(d) => d.run_block(w, c, b, pid).await,
@@ -167,12 +175,18 @@ async fn run(opts: Opts, args: &[String]) -> Result<(), BenchError> {
         Target::Fake => Some(fake::FakeNode::spawn(opts.scan_rows)?),
         Target::Real => None,
     };
-    let contact = fake.as_ref().map_or_else(|| opts.contact.clone(), |f| f.addr.to_string());
+    let contact = fake
+        .as_ref()
+        .map_or_else(|| opts.contact.clone(), |f| f.addr.to_string());
     let pid = fake.as_ref().map(fake::FakeNode::pid);
     if opts.target == Target::Real {
         setup::prepare_real(&contact, opts.scan_rows).await?;
     }
-    let mut kinds = if opts.drivers.is_empty() { default_drivers(opts.target) } else { opts.drivers.clone() };
+    let mut kinds = if opts.drivers.is_empty() {
+        default_drivers(opts.target)
+    } else {
+        opts.drivers.clone()
+    };
     if opts.self_check {
         let first = *kinds.first().ok_or("no driver")?;
         kinds = vec![first, first];
@@ -180,18 +194,38 @@ async fn run(opts: Opts, args: &[String]) -> Result<(), BenchError> {
     let mut drivers = Vec::new();
     for (i, &k) in kinds.iter().enumerate() {
         let n = kinds[..i].iter().filter(|&&x| x == k).count();
-        let label = if n == 0 { k.name().to_owned() } else { format!("{}#{}", k.name(), n + 1) };
+        let label = if n == 0 {
+            k.name().to_owned()
+        } else {
+            format!("{}#{}", k.name(), n + 1)
+        };
         eprintln!("connecting {label} to {contact}");
         drivers.push((label, k, Driver::connect(k, &contact, &opts).await?));
     }
 
     let mut md = String::new();
-    let _ = writeln!(md, "## driver-bench: {} target\n", if fake.is_some() { "fake-node" } else { "real Cassandra" });
+    let _ = writeln!(
+        md,
+        "## driver-bench: {} target\n",
+        if fake.is_some() {
+            "fake-node"
+        } else {
+            "real Cassandra"
+        }
+    );
     let _ = writeln!(md, "- machine: {}", machine());
     let _ = writeln!(md, "- date: {}", now_utc());
     let _ = writeln!(md, "- command: `driver-bench {}`", args.join(" "));
     let _ = writeln!(md, "- target: {contact}; client runtime: tokio multi-thread, {} workers; blocks interleaved {} × per driver", opts.client_threads, opts.blocks);
-    let _ = writeln!(md, "- drivers: {}", drivers.iter().map(|d| d.0.as_str()).collect::<Vec<_>>().join(", "));
+    let _ = writeln!(
+        md,
+        "- drivers: {}",
+        drivers
+            .iter()
+            .map(|d| d.0.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     println!("{md}");
 
     for &w in &opts.workloads {
@@ -206,7 +240,11 @@ async fn run(opts: Opts, args: &[String]) -> Result<(), BenchError> {
             }
             let mut series: Vec<Series> = drivers
                 .iter()
-                .map(|(label, k, _)| Series { label: label.clone(), is_floor: *k == Kind::Floor, blocks: Vec::new() })
+                .map(|(label, k, _)| Series {
+                    label: label.clone(),
+                    is_floor: *k == Kind::Floor,
+                    blocks: Vec::new(),
+                })
                 .collect();
             for b in 0..opts.blocks {
                 for (i, (label, _, d)) in drivers.iter_mut().enumerate() {
@@ -225,7 +263,12 @@ async fn run(opts: Opts, args: &[String]) -> Result<(), BenchError> {
                 }
             }
             let mut cell = String::new();
-            let _ = writeln!(cell, "### {w}, concurrency {c} ({} blocks × {} per driver)\n", opts.blocks, budget_text(budget));
+            let _ = writeln!(
+                cell,
+                "### {w}, concurrency {c} ({} blocks × {} per driver)\n",
+                opts.blocks,
+                budget_text(budget)
+            );
             cell.push_str(&report::table(&series));
             println!("{cell}");
             md.push_str(&cell);

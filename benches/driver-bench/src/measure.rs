@@ -30,6 +30,8 @@ pub struct BlockResult {
     pub ops: u64,
     /// Rows read (a sanity check that reads really read).
     pub rows: u64,
+    /// Operations that failed (not counted in `ops`; the first error is printed).
+    pub errors: u64,
     /// Wall time of the block.
     pub wall: Duration,
     /// Client CPU (user + system) during the block.
@@ -119,6 +121,7 @@ impl Meter {
         Ok(BlockResult {
             ops,
             rows,
+            errors: 0,
             wall,
             cpu,
             allocs: alloc.allocs - self.alloc.allocs,
@@ -129,7 +132,17 @@ impl Meter {
     }
 }
 
-/// Runs one block of `w` on `client` with `concurrency` tasks.
+/// What one task of a block did.
+struct Done {
+    hist: Histogram<u64>,
+    ops: u64,
+    rows: u64,
+    errors: u64,
+    first_error: Option<BenchError>,
+}
+
+/// Runs one block of `w` on `client` with `concurrency` tasks. Failed operations are
+/// counted and skipped; the block fails only when nothing succeeded.
 pub async fn run_block<C: Client>(
     client: &Arc<C>,
     w: Workload,
@@ -155,7 +168,8 @@ pub async fn run_block<C: Client>(
             ready.fetch_add(1, Relaxed);
             gate.acquire().await?.forget();
             let deadline = deadline.get().copied();
-            let (mut ops, mut rows) = (0u64, 0u64);
+            let (mut ops, mut rows, mut errors) = (0u64, 0u64, 0u64);
+            let mut first_error = None;
             loop {
                 let i = next.fetch_add(1, Relaxed);
                 if let Budget::Ops(max) = budget {
@@ -164,15 +178,31 @@ pub async fn run_block<C: Client>(
                     }
                 }
                 let t0 = Instant::now();
-                rows += client.op(w, i).await?;
+                let r = client.op(w, i).await;
                 let t1 = Instant::now();
-                hist.saturating_record((t1 - t0).as_nanos() as u64);
-                ops += 1;
+                match r {
+                    Ok(n) => {
+                        rows += n;
+                        hist.saturating_record((t1 - t0).as_nanos() as u64);
+                        ops += 1;
+                    }
+                    // A shared cluster has hiccups: count them, go on, show them.
+                    Err(e) => {
+                        errors += 1;
+                        first_error.get_or_insert(e);
+                    }
+                }
                 if deadline.is_some_and(|d| t1 >= d) {
                     break;
                 }
             }
-            Ok::<_, BenchError>((hist, ops, rows))
+            Ok::<_, BenchError>(Done {
+                hist,
+                ops,
+                rows,
+                errors,
+                first_error,
+            })
         }));
     }
     while ready.load(Relaxed) < concurrency {
@@ -184,27 +214,28 @@ pub async fn run_block<C: Client>(
     }
     gate.add_permits(concurrency);
     let mut results = Vec::with_capacity(concurrency);
-    let mut first_error = None;
     for t in tasks {
-        match t.await? {
-            Ok(r) => results.push(r),
-            Err(e) => {
-                first_error.get_or_insert(e);
-            }
-        }
+        results.push(t.await??);
     }
-    let (ops, rows) = results
-        .iter()
-        .fold((0, 0), |(o, r), (_, ops, rows)| (o + ops, r + rows));
-    let block = meter.finish(ops, rows, || {
+    let (ops, rows, errors) = results.iter().fold((0, 0, 0), |(o, r, e), d| {
+        (o + d.ops, r + d.rows, e + d.errors)
+    });
+    let mut block = meter.finish(ops, rows, || {
         let mut latency = histogram()?;
-        for (h, _, _) in &results {
-            latency.add(h)?;
+        for d in &results {
+            latency.add(&d.hist)?;
         }
         Ok(latency)
     })?;
-    match first_error {
-        Some(e) => Err(e),
-        None => Ok(block),
+    block.errors = errors;
+    if let Some(e) = results.iter_mut().find_map(|d| d.first_error.take()) {
+        if ops == 0 {
+            return Err(e);
+        }
+        eprintln!(
+            "  {errors} of {} operations failed; first error: {e}",
+            ops + errors
+        );
     }
+    Ok(block)
 }

@@ -33,7 +33,11 @@ pub fn median(v: &[f64]) -> f64 {
 }
 
 /// Median and (min, max) of per-block ratios `f(a_i) / f(b_i)`.
-pub fn ratio(a: &[BlockResult], b: &[BlockResult], f: impl Fn(&BlockResult) -> f64) -> (f64, f64, f64) {
+pub fn ratio(
+    a: &[BlockResult],
+    b: &[BlockResult],
+    f: impl Fn(&BlockResult) -> f64,
+) -> (f64, f64, f64) {
     let r: Vec<f64> = a.iter().zip(b).map(|(x, y)| f(x) / f(y)).collect();
     let min = r.iter().copied().fold(f64::INFINITY, f64::min);
     let max = r.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -57,6 +61,17 @@ pub fn table(series: &[Series]) -> String {
     let base = series.iter().find(|s| !s.is_floor);
     let floor = series.iter().find(|s| s.is_floor);
     let mut out = String::new();
+    let errors: u64 = series
+        .iter()
+        .flat_map(|s| &s.blocks)
+        .map(|b| b.errors)
+        .sum();
+    if errors > 0 {
+        let _ = writeln!(
+            out,
+            "{errors} operations failed in this cell (not counted in ops; see stderr).\n"
+        );
+    }
     out.push_str("| driver | ops/s | p50 µs | p99 µs | client CPU µs/op | allocs/op | bytes/op | fake-node CPU µs/op | CPU µs/op over floor | ops/s ÷ base | CPU/op ÷ base |\n");
     out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for s in series {
@@ -91,7 +106,11 @@ pub fn table(series: &[Series]) -> String {
             med(s, BlockResult::cpu_us_per_op),
             med(s, BlockResult::allocs_per_op),
             med(s, BlockResult::bytes_per_op),
-            if server.is_finite() { format!("{server:.2}") } else { "–".into() },
+            if server.is_finite() {
+                format!("{server:.2}")
+            } else {
+                "–".into()
+            },
             over_floor,
             r_ops,
             r_cpu,

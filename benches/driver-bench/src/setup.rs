@@ -44,8 +44,11 @@ pub async fn prepare_real(contact: &str, scan_rows: u64) -> Result<(), BenchErro
             .buffer_unordered(128)
             .try_collect::<()>()
             .await?;
-        s.query_unpaged("INSERT INTO bench.loaded (name, n) VALUES ('kv', ?)", (SELECT_KEYS as i64,))
-            .await?;
+        s.query_unpaged(
+            "INSERT INTO bench.loaded (name, n) VALUES ('kv', ?)",
+            (SELECT_KEYS as i64,),
+        )
+        .await?;
     }
     if loaded("scan").await? != Some(scan_rows as i64) {
         eprintln!("loading {scan_rows} rows into bench.scan");
@@ -57,13 +60,20 @@ pub async fn prepare_real(contact: &str, scan_rows: u64) -> Result<(), BenchErro
         stream::iter(0..scan_rows as i32)
             .map(|c| {
                 let (s, ins, v) = (&s, &ins, &v);
-                async move { s.execute_unpaged(ins, (SCAN_PARTITION, c, v)).await.map(|_| ()) }
+                async move {
+                    s.execute_unpaged(ins, (SCAN_PARTITION, c, v))
+                        .await
+                        .map(|_| ())
+                }
             })
             .buffer_unordered(128)
             .try_collect::<()>()
             .await?;
-        s.query_unpaged("INSERT INTO bench.loaded (name, n) VALUES ('scan', ?)", (scan_rows as i64,))
-            .await?;
+        s.query_unpaged(
+            "INSERT INTO bench.loaded (name, n) VALUES ('scan', ?)",
+            (scan_rows as i64,),
+        )
+        .await?;
     }
     Ok(())
 }

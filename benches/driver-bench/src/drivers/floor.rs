@@ -36,9 +36,16 @@ pub struct Floor {
 
 fn frame(req: &Request<'_>) -> Result<Bytes, BenchError> {
     let mut out = BytesMut::new();
-    encode_frame(&mut out, V4, Direction::Request, FrameFlags::empty(), 0, req.opcode(), None, |o| {
-        req.encode_body(V4, o)
-    })?;
+    encode_frame(
+        &mut out,
+        V4,
+        Direction::Request,
+        FrameFlags::empty(),
+        0,
+        req.opcode(),
+        None,
+        |o| req.encode_body(V4, o),
+    )?;
     Ok(out.freeze())
 }
 
@@ -65,7 +72,11 @@ async fn round_trip(sock: &mut TcpStream, req: &Request<'_>) -> Result<Response,
     let mut dec = FrameDecoder::default();
     loop {
         if let Some(f) = dec.decode(&mut buf)? {
-            return Ok(Response::decode(f.header.opcode, f.header.version, &f.body)?);
+            return Ok(Response::decode(
+                f.header.opcode,
+                f.header.version,
+                &f.body,
+            )?);
         }
         if sock.read_buf(&mut buf).await? == 0 {
             return Err("fake node closed the floor connection".into());
@@ -82,7 +93,11 @@ async fn prepare(sock: &mut TcpStream, q: &str) -> Result<Bytes, BenchError> {
 
 impl Floor {
     /// Connects to the fake node at `addr`, prepares, and pre-encodes every request.
-    pub async fn connect(addr: SocketAddr, scan_rows: u64, page_size: i32) -> Result<Self, BenchError> {
+    pub async fn connect(
+        addr: SocketAddr,
+        scan_rows: u64,
+        page_size: i32,
+    ) -> Result<Self, BenchError> {
         let mut sock = TcpStream::connect(addr).await?;
         sock.set_nodelay(true)?;
         match round_trip(&mut sock, &Request::Startup(Startup::new("3.0.0"))).await? {
@@ -93,8 +108,16 @@ impl Floor {
         let select_id = prepare(&mut sock, workload::SELECT_KV).await?;
         let scan_id = prepare(&mut sock, workload::SCAN).await?;
         let k = 1_i64.to_be_bytes();
-        let insert = frame(&Request::Execute(Execute::new(&insert_id[..], None, params(values(&[&k, &k, &k])?))))?;
-        let select = frame(&Request::Execute(Execute::new(&select_id[..], None, params(values(&[&k])?))))?;
+        let insert = frame(&Request::Execute(Execute::new(
+            &insert_id[..],
+            None,
+            params(values(&[&k, &k, &k])?),
+        )))?;
+        let select = frame(&Request::Execute(Execute::new(
+            &select_id[..],
+            None,
+            params(values(&[&k])?),
+        )))?;
         let children = (0..BATCH_SIZE)
             .map(|_| {
                 Ok(BatchStatement {
@@ -204,7 +227,9 @@ impl Floor {
                 }
                 let id = i16::from_be_bytes([rbuf[2], rbuf[3]]);
                 if rbuf[4] != Opcode::Result as u8 || id < 0 || id as usize >= conc {
-                    return Err(format!("floor: unexpected reply opcode {} stream {id}", rbuf[4]).into());
+                    return Err(
+                        format!("floor: unexpected reply opcode {} stream {id}", rbuf[4]).into(),
+                    );
                 }
                 rbuf.advance(HEADER_LEN + len);
                 let slot = id as usize;
@@ -221,4 +246,3 @@ impl Floor {
         meter.finish(done, done * rows_per_op, || Ok(hist))
     }
 }
-

@@ -64,7 +64,9 @@ impl Client for ScyllaClient {
         match w {
             Workload::Insert => {
                 let k = workload::key(i);
-                self.session.execute_unpaged(&self.insert, (k, k, k)).await?;
+                self.session
+                    .execute_unpaged(&self.insert, (k, k, k))
+                    .await?;
                 Ok(0)
             }
             Workload::Select => {

@@ -81,7 +81,10 @@ fn prepared(
         metadata: PreparedMetadata::new(markers, vec![0]),
         result_metadata: result,
     };
-    body(version, &Response::Result(ResultBody::Prepared(Box::new(p))))
+    body(
+        version,
+        &Response::Result(ResultBody::Prepared(Box::new(p))),
+    )
 }
 
 fn kv_columns() -> Vec<ColumnSpec> {
@@ -133,16 +136,33 @@ impl PerVersion {
             wire::write_bytes(&mut row, Some(&v.to_be_bytes()))?;
         }
         let mut select_row = BytesMut::new();
-        rows_body(version, &RowsMetadata::new(kv_columns()), &row, 1, &mut select_row)?;
+        rows_body(
+            version,
+            &RowsMetadata::new(kv_columns()),
+            &row,
+            1,
+            &mut select_row,
+        )?;
         let mut select_row_no_metadata = BytesMut::new();
-        rows_body(version, &RowsMetadata::no_metadata(3), &row, 1, &mut select_row_no_metadata)?;
+        rows_body(
+            version,
+            &RowsMetadata::no_metadata(3),
+            &row,
+            1,
+            &mut select_row_no_metadata,
+        )?;
         let t = ("bench", "kv");
         Ok(Self {
             supported: body(version, &Response::Supported(supported))?,
             void: body(version, &Response::Result(ResultBody::Void))?,
             select_row: select_row.freeze(),
             select_row_no_metadata: select_row_no_metadata.freeze(),
-            prepared_insert: prepared(version, INSERT_ID, kv_columns(), RowsMetadata::no_metadata(0))?,
+            prepared_insert: prepared(
+                version,
+                INSERT_ID,
+                kv_columns(),
+                RowsMetadata::no_metadata(0),
+            )?,
             prepared_select: prepared(
                 version,
                 SELECT_ID,
@@ -160,14 +180,34 @@ impl PerVersion {
 }
 
 /// Appends one response frame (v5: one envelope; the caller wraps it in segments).
-fn respond(out: &mut BytesMut, version: ProtocolVersion, stream: i16, opcode: Opcode, body: &[u8]) -> Result<(), EncodeError> {
-    encode_frame(out, version, Direction::Response, FrameFlags::empty(), stream, opcode, None, |o| {
-        o.extend_from_slice(body);
-        Ok(())
-    })
+fn respond(
+    out: &mut BytesMut,
+    version: ProtocolVersion,
+    stream: i16,
+    opcode: Opcode,
+    body: &[u8],
+) -> Result<(), EncodeError> {
+    encode_frame(
+        out,
+        version,
+        Direction::Response,
+        FrameFlags::empty(),
+        stream,
+        opcode,
+        None,
+        |o| {
+            o.extend_from_slice(body);
+            Ok(())
+        },
+    )
 }
 
-fn respond_error(out: &mut BytesMut, version: ProtocolVersion, stream: i16, e: ErrorBody) -> Result<(), EncodeError> {
+fn respond_error(
+    out: &mut BytesMut,
+    version: ProtocolVersion,
+    stream: i16,
+    e: ErrorBody,
+) -> Result<(), EncodeError> {
     let b = body(version, &Response::Error(e))?;
     respond(out, version, stream, Opcode::Error, &b)
 }
@@ -181,7 +221,7 @@ struct Paging {
 
 /// The fast path of EXECUTE: the id and whether SKIP_METADATA is set, read straight
 /// off the body (no allocation).
-fn execute_head<'a>(version: ProtocolVersion, body: &'a [u8]) -> Result<(&'a [u8], bool), DecodeError> {
+fn execute_head(version: ProtocolVersion, body: &[u8]) -> Result<(&[u8], bool), DecodeError> {
     let mut cur = body;
     let id = wire::read_short_bytes(&mut cur)?;
     if version.is_v5() {
@@ -267,7 +307,10 @@ impl Canned {
                     q if q == normalize(SCAN) => per.prepared_scan.clone(),
                     _ => {
                         let e = ErrorBody::new(
-                            format!("the fake node only prepares the bench statements, not {:?}", p.query),
+                            format!(
+                                "the fake node only prepares the bench statements, not {:?}",
+                                p.query
+                            ),
                             ErrorKind::Invalid,
                         );
                         respond_error(out, version, stream, e)?;
@@ -288,7 +331,13 @@ impl Canned {
         Ok(false)
     }
 
-    fn query(&self, version: ProtocolVersion, stream: i16, q: &Query<'_>, out: &mut BytesMut) -> Result<(), FakeError> {
+    fn query(
+        &self,
+        version: ProtocolVersion,
+        stream: i16,
+        q: &Query<'_>,
+        out: &mut BytesMut,
+    ) -> Result<(), FakeError> {
         if let Some(answer) = self.system.select(&q.query) {
             return match answer {
                 Ok(r) => {
@@ -313,12 +362,24 @@ impl Canned {
             return Ok(respond(out, version, stream, Opcode::Result, &b)?);
         }
         // DDL, writes and anything else: success without rows.
-        Ok(respond(out, version, stream, Opcode::Result, &self.per(version).void)?)
+        Ok(respond(
+            out,
+            version,
+            stream,
+            Opcode::Result,
+            &self.per(version).void,
+        )?)
     }
 
     /// One page of the scan starting at `p.offset`; the paging state is the next
     /// offset as 8 big-endian bytes.
-    fn scan_page(&self, version: ProtocolVersion, stream: i16, p: &Paging, out: &mut BytesMut) -> Result<(), EncodeError> {
+    fn scan_page(
+        &self,
+        version: ProtocolVersion,
+        stream: i16,
+        p: &Paging,
+        out: &mut BytesMut,
+    ) -> Result<(), EncodeError> {
         let start = p.offset.min(self.scan_rows);
         let left = self.scan_rows - start;
         let n = match p.page_size {
@@ -326,16 +387,24 @@ impl Canned {
             _ => left,
         };
         let next = start + n;
-        let paging_state = (next < self.scan_rows).then(|| Bytes::copy_from_slice(&next.to_be_bytes()));
+        let paging_state =
+            (next < self.scan_rows).then(|| Bytes::copy_from_slice(&next.to_be_bytes()));
         let md = if p.skip_metadata {
             RowsMetadata::no_metadata(3)
         } else {
             RowsMetadata::new(scan_columns())
         }
         .with_paging_state(paging_state);
-        encode_frame(out, version, Direction::Response, FrameFlags::empty(), stream, Opcode::Result, None, |o| {
-            rows_body(version, &md, &self.scan_row, n, o)
-        })
+        encode_frame(
+            out,
+            version,
+            Direction::Response,
+            FrameFlags::empty(),
+            stream,
+            Opcode::Result,
+            None,
+            |o| rows_body(version, &md, &self.scan_row, n, o),
+        )
     }
 }
 
@@ -352,7 +421,10 @@ fn offset(state: Option<&[u8]>) -> u64 {
 
 /// Lower case, single spaces: statement texts compare equal across drivers.
 fn normalize(q: &str) -> String {
-    q.split_whitespace().collect::<Vec<_>>().join(" ").to_ascii_lowercase()
+    q.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_ascii_lowercase()
 }
 
 #[cfg(test)]
@@ -366,7 +438,10 @@ mod tests {
 
     fn decode(out: &BytesMut) -> (Opcode, Response) {
         let mut buf = out.clone();
-        let f = ringbolt::protocol::frame::FrameDecoder::default().decode(&mut buf).unwrap().unwrap();
+        let f = ringbolt::protocol::frame::FrameDecoder::default()
+            .decode(&mut buf)
+            .unwrap()
+            .unwrap();
         assert!(buf.is_empty());
         let r = Response::decode(f.header.opcode, f.header.version, &f.body).unwrap();
         (f.header.opcode, r)
@@ -386,9 +461,17 @@ mod tests {
     #[test]
     fn prepared_insert_has_three_bigints_and_pk_index_zero() {
         for v in [ProtocolVersion::V4, ProtocolVersion::V5] {
-            let p = prepare(&canned(), v, "insert into bench.kv (k, a, b)  VALUES (?, ?, ?)");
+            let p = prepare(
+                &canned(),
+                v,
+                "insert into bench.kv (k, a, b)  VALUES (?, ?, ?)",
+            );
             assert_eq!(p.metadata.columns.len(), 3);
-            assert!(p.metadata.columns.iter().all(|c| c.typ == ColumnType::Bigint));
+            assert!(p
+                .metadata
+                .columns
+                .iter()
+                .all(|c| c.typ == ColumnType::Bigint));
             assert_eq!(p.metadata.pk_indexes, vec![0]);
             assert_eq!(p.result_metadata_id.is_some(), v.is_v5());
         }
@@ -408,12 +491,18 @@ mod tests {
                     ..Default::default()
                 };
                 let mut req = BytesMut::new();
-                Execute::new(&p.id[..], p.result_metadata_id.as_deref().map(Into::into), params)
-                    .encode(v, &mut req)
-                    .unwrap();
+                Execute::new(
+                    &p.id[..],
+                    p.result_metadata_id.as_deref().map(Into::into),
+                    params,
+                )
+                .encode(v, &mut req)
+                .unwrap();
                 let mut out = BytesMut::new();
                 c.handle(v, 9, Opcode::Execute, &req, &mut out).unwrap();
-                let Response::Result(ResultBody::Rows(rows)) = decode(&out).1 else { panic!() };
+                let Response::Result(ResultBody::Rows(rows)) = decode(&out).1 else {
+                    panic!()
+                };
                 total += rows.rows_count;
                 match rows.metadata.paging_state {
                     Some(s) => state = Some(s.to_vec()),
@@ -428,7 +517,11 @@ mod tests {
     fn v5_startup_switches_to_segments() {
         let c = canned();
         let mut out = BytesMut::new();
-        assert!(c.handle(ProtocolVersion::V5, 0, Opcode::Startup, &[0, 0], &mut out).unwrap());
-        assert!(!c.handle(ProtocolVersion::V4, 0, Opcode::Startup, &[0, 0], &mut out).unwrap());
+        assert!(c
+            .handle(ProtocolVersion::V5, 0, Opcode::Startup, &[0, 0], &mut out)
+            .unwrap());
+        assert!(!c
+            .handle(ProtocolVersion::V4, 0, Opcode::Startup, &[0, 0], &mut out)
+            .unwrap());
     }
 }

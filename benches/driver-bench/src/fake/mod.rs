@@ -19,8 +19,8 @@ use ringbolt::protocol::{frame, Opcode, ProtocolVersion};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-pub use canned::FakeError;
 use canned::Canned;
+pub use canned::FakeError;
 
 /// A running fake node child process; killed when dropped.
 pub struct FakeNode {
@@ -34,7 +34,13 @@ impl FakeNode {
     pub fn spawn(scan_rows: u64) -> Result<Self, FakeError> {
         let exe = std::env::current_exe()?;
         let mut child = Command::new(exe)
-            .args(["fake-node", "--port", "0", "--scan-rows", &scan_rows.to_string()])
+            .args([
+                "fake-node",
+                "--port",
+                "0",
+                "--scan-rows",
+                &scan_rows.to_string(),
+            ])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()?;
@@ -68,9 +74,7 @@ impl Drop for FakeNode {
 /// every connection on this (current-thread) runtime until stdin closes.
 pub async fn serve(port: u16, scan_rows: u64) -> Result<(), FakeError> {
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
-    let addr = listener.local_addr()?;
-    let canned = Arc::new(Canned::new(addr, scan_rows)?);
-    println!("listening {addr}");
+    println!("listening {}", listener.local_addr()?);
     std::io::stdout().flush()?;
     // Exit with the parent: it holds our stdin.
     std::thread::spawn(|| {
@@ -78,6 +82,12 @@ pub async fn serve(port: u16, scan_rows: u64) -> Result<(), FakeError> {
         while matches!(std::io::stdin().read(&mut sink), Ok(n) if n > 0) {}
         std::process::exit(0);
     });
+    serve_on(listener, scan_rows).await
+}
+
+/// Serves every connection of `listener` (also used in-process by tests).
+pub async fn serve_on(listener: TcpListener, scan_rows: u64) -> Result<(), FakeError> {
+    let canned = Arc::new(Canned::new(listener.local_addr()?, scan_rows)?);
     loop {
         let (sock, _) = listener.accept().await?;
         sock.set_nodelay(true)?;
@@ -160,7 +170,9 @@ fn refuse_version(input: &[u8], v: u8, out: &mut BytesMut) -> Result<(), FakeErr
         0
     };
     let e = ErrorBody::new(
-        format!("Invalid or unsupported protocol version ({v}); supported versions are (4/v4, 5/v5)"),
+        format!(
+            "Invalid or unsupported protocol version ({v}); supported versions are (4/v4, 5/v5)"
+        ),
         ErrorKind::ProtocolError,
     );
     let mut body = BytesMut::new();
@@ -176,4 +188,71 @@ fn refuse_version(input: &[u8], v: u8, out: &mut BytesMut) -> Result<(), FakeErr
     .encode(out);
     out.extend_from_slice(&body);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::drivers::floor::Floor;
+    use crate::drivers::scylla::ScyllaClient;
+    use crate::drivers::Client;
+    use crate::measure::{run_block, Budget};
+    use crate::workload::Workload;
+
+    const ROWS: u64 = 12_000;
+
+    async fn node() -> SocketAddr {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(serve_on(listener, ROWS));
+        addr
+    }
+
+    async fn every_workload<C: Client>(c: &Arc<C>) {
+        for w in Workload::ALL {
+            let b = run_block(c, w, 3, Budget::Ops(6), None).await.unwrap();
+            assert_eq!((b.ops, b.errors), (6, 0), "{w}");
+            let rows = match w {
+                Workload::Select => 6,
+                Workload::Scan => 6 * ROWS,
+                _ => 0,
+            };
+            assert_eq!(b.rows, rows, "{w}");
+            assert_eq!(b.latency.len(), 6);
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn scylla_connects_and_runs_every_workload() {
+        let addr = node().await;
+        let c = ScyllaClient::connect(&addr.to_string(), 5000)
+            .await
+            .unwrap();
+        every_workload(&c).await;
+    }
+
+    #[cfg(feature = "ringbolt-session")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn ringbolt_v4_and_v5_run_every_workload() {
+        let addr = node().await;
+        for v5 in [false, true] {
+            let c = crate::drivers::ringbolt::RingboltClient::connect(&addr.to_string(), v5, 5000)
+                .await
+                .unwrap();
+            every_workload(&c).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn floor_pipelines_every_workload() {
+        let addr = node().await;
+        let mut f = Floor::connect(addr, ROWS, 5000).await.unwrap();
+        for w in Workload::ALL {
+            let b = f.run_block(w, 4, Budget::Ops(9), None).await.unwrap();
+            assert_eq!(b.ops, 9, "{w}");
+            assert_eq!(b.latency.len(), 9);
+        }
+    }
 }

@@ -6,7 +6,9 @@
 use std::net::SocketAddr;
 
 use bytes::BytesMut;
-use ringbolt::protocol::response::{ColumnSpec, ErrorBody, ErrorKind, ResultBody, Rows, RowsMetadata};
+use ringbolt::protocol::response::{
+    ColumnSpec, ErrorBody, ErrorKind, ResultBody, Rows, RowsMetadata,
+};
 use ringbolt::protocol::types::encode::encode_value;
 use ringbolt::protocol::wire;
 use ringbolt::{ColumnType, CqlUuid, CqlValue};
@@ -285,10 +287,15 @@ mod tests {
             .select("SELECT host_id, rpc_address, data_center, rack, tokens, cluster_name FROM system.local WHERE key='local'")
             .unwrap()
             .unwrap();
-        let ResultBody::Rows(rows) = r else { panic!("not rows") };
+        let ResultBody::Rows(rows) = r else {
+            panic!("not rows")
+        };
         assert_eq!(rows.rows_count, 1);
         assert_eq!(rows.metadata.columns.len(), 6);
-        assert_eq!(rows.metadata.columns[4].typ, ColumnType::Set(Box::new(ColumnType::Varchar)));
+        assert_eq!(
+            rows.metadata.columns[4].typ,
+            ColumnType::Set(Box::new(ColumnType::Varchar))
+        );
     }
 
     #[test]
@@ -298,11 +305,16 @@ mod tests {
             panic!("peers_v2")
         };
         assert_eq!(rows.rows_count, 0);
-        let Some(Err(e)) = t.select("SELECT keyspace_name, initial_tablets FROM system_schema.scylla_keyspaces") else {
+        let Some(Err(e)) =
+            t.select("SELECT keyspace_name, initial_tablets FROM system_schema.scylla_keyspaces")
+        else {
             panic!("scylla_keyspaces")
         };
         assert_eq!(e.code, 0x2200);
         assert!(t.select("SELECT k FROM bench.kv WHERE k = ?").is_none());
-        assert!(matches!(t.select("SELECT nope FROM system.local"), Some(Err(_))));
+        assert!(matches!(
+            t.select("SELECT nope FROM system.local"),
+            Some(Err(_))
+        ));
     }
 }
