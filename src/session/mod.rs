@@ -470,7 +470,13 @@ fn serialize_markers<V: SerializeRow + ?Sized>(
     values: &V,
     markers: Option<&[crate::ColumnSpec]>,
 ) -> Result<SerializedValues, Error> {
-    let mut out = SerializedValues::new();
+    // One allocation for typical rows (a handful of scalars); larger rows grow once or
+    // twice. Starting empty made every row reallocate per value.
+    let mut out = if values.is_empty() {
+        SerializedValues::new()
+    } else {
+        SerializedValues::with_capacity(128)
+    };
     let r: Result<(), ValuesError> = out.extend_with(|buf| Ok(values.serialize_row(markers, buf)?));
     match r {
         Ok(()) => Ok(out),
