@@ -52,7 +52,10 @@ pub use session::retry::{
     DefaultRetryPolicy, FallthroughRetryPolicy, RetryCause, RetryDecision, RetryPolicy,
     RetryRequest,
 };
-pub use session::{PagingState, QueryResult, Session, SessionBuilder};
+pub use session::{
+    PageStream, PagedStatement, PagingState, Progress, QueryResult, RowStream, Session,
+    SessionBuilder, StreamConfig,
+};
 pub use statement::{Batch, BatchKind, PreparedStatement, Statement, StatementOptions};
 mod row;
 mod value;

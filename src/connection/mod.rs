@@ -99,6 +99,8 @@ pub(crate) struct Shared {
     pub(crate) old_orphans: AtomicUsize,
     pub(crate) bytes_sent: AtomicU64,
     pub(crate) bytes_received: AtomicU64,
+    /// Requests handed to the task by `send_frame` (heartbeats not included).
+    pub(crate) requests_sent: AtomicU64,
     pub(crate) recycling: AtomicBool,
     broken: OnceLock<ConnectionError>,
     /// Cancelled by the task when it has ended.
@@ -115,6 +117,7 @@ impl Shared {
             old_orphans: AtomicUsize::new(0),
             bytes_sent: AtomicU64::new(0),
             bytes_received: AtomicU64::new(0),
+            requests_sent: AtomicU64::new(0),
             recycling: AtomicBool::new(false),
             broken: OnceLock::new(),
             closed: CancellationToken::new(),
@@ -270,6 +273,11 @@ impl Connection {
         self.shared.in_flight.load(Ordering::Relaxed)
     }
 
+    /// Requests sent on this connection through `send_frame` (heartbeats excluded).
+    pub(crate) fn requests_sent(&self) -> u64 {
+        self.shared.requests_sent.load(Ordering::Relaxed)
+    }
+
     /// Stream ids abandoned by their callers long ago and still unanswered.
     pub(crate) fn old_orphans(&self) -> usize {
         self.shared.old_orphans.load(Ordering::Relaxed)
@@ -337,6 +345,7 @@ impl Connection {
                 written: false,
             });
         }
+        self.shared.requests_sent.fetch_add(1, Ordering::Relaxed);
         match rx.await {
             Ok(result) => result,
             // The task always answers before dropping a sender; this is a task panic.

@@ -6,6 +6,7 @@
 mod builder;
 pub mod defaults;
 pub(crate) mod execute;
+mod paging;
 mod result;
 pub(crate) mod retry;
 
@@ -21,6 +22,7 @@ pub use builder::SessionBuilder;
 pub(crate) mod builder_types {
     pub use super::builder::ProtocolVersionChoice;
 }
+pub use paging::{PageStream, PagedStatement, Progress, RowStream, StreamConfig};
 pub use result::{PagingState, QueryResult};
 
 use crate::cluster::{Cluster, LoadBalancingPolicy};
