@@ -8,5 +8,6 @@
 
 mod faults;
 mod harness;
+mod paging;
 mod session_basic;
 mod smoke;
