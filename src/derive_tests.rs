@@ -240,3 +240,88 @@ fn nested_map_of_lists_of_udts() {
     dynamic.serialize(&t, &mut again).unwrap();
     assert_eq!(again, out);
 }
+
+/// Field names equal to the generated code's locals must not shadow them.
+#[derive(Debug, PartialEq, FromRow, SerializeRow)]
+struct LocalsRow {
+    row: i32,
+    col: i32,
+    columns: i32,
+    r#type: i32,
+}
+
+#[derive(Debug, PartialEq, FromUserType, SerializeUserType)]
+struct LocalsUdt {
+    t: i32,
+    v: i32,
+    typ: i32,
+    udt: i32,
+    buf: i32,
+    name: i32,
+    cell: i32,
+}
+
+#[test]
+fn fields_named_like_generated_locals() {
+    let markers: Vec<ColumnSpec> = ["row", "col", "columns", "type"]
+        .iter()
+        .map(|n| spec(n, ColumnType::Int))
+        .collect();
+    let r = LocalsRow {
+        row: 1,
+        col: 2,
+        columns: 3,
+        r#type: 4,
+    };
+    let mut out = BytesMut::new();
+    r.serialize_row(Some(&markers), &mut out).unwrap();
+    let rs = RowSet::new(Arc::from(markers), 1, out.freeze());
+    assert_eq!(rs.single_row::<LocalsRow>().unwrap(), r);
+
+    let names = ["t", "v", "typ", "udt", "buf", "name", "cell"];
+    let t = ColumnType::Udt(UdtType {
+        keyspace: "ks".into(),
+        name: "locals".into(),
+        fields: names
+            .iter()
+            .map(|n| (n.to_string(), ColumnType::Int))
+            .collect(),
+    });
+    let u = LocalsUdt {
+        t: 1,
+        v: 2,
+        typ: 3,
+        udt: 4,
+        buf: 5,
+        name: 6,
+        cell: 7,
+    };
+    let mut out = BytesMut::new();
+    u.serialize(&t, &mut out).unwrap();
+    <LocalsUdt as DeserializeValue>::type_check(&t).unwrap();
+    assert_eq!(
+        LocalsUdt::deserialize(&t, Some(FrameSlice::from_slice(&out))).unwrap(),
+        u
+    );
+}
+
+#[test]
+fn derived_udt_rejects_truncated_and_oversized_values() {
+    let t = udt_type();
+    let a = Address {
+        street: "s".into(),
+        zip: Some(1),
+    };
+    let mut out = BytesMut::new();
+    a.serialize(&t, &mut out).unwrap();
+    let short = &out[..out.len() - 1];
+    let mut long = out.to_vec();
+    long.push(0);
+    for bad in [short, &long[..]] {
+        let e = Address::deserialize(&t, Some(FrameSlice::from_slice(bad))).unwrap_err();
+        assert!(
+            matches!(e.kind(), DeserializationErrorKind::Decode(_)),
+            "{bad:?}: {e}"
+        );
+    }
+}

@@ -17,6 +17,10 @@ mod connection;
 mod consistency;
 mod convert;
 mod error;
+#[cfg(feature = "unstable-protocol")]
+pub mod fake_node;
+#[cfg(all(test, not(feature = "unstable-protocol")))]
+mod fake_node;
 mod metrics;
 mod pool;
 #[cfg(feature = "unstable-protocol")]

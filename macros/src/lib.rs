@@ -5,7 +5,8 @@
 
 use proc_macro::TokenStream;
 use proc_macro2::TokenStream as Tokens;
-use quote::quote;
+use quote::{format_ident, quote};
+use syn::ext::IdentExt;
 use syn::{parse_macro_input, Data, DeriveInput, Fields, GenericParam, Ident, LitStr, Type};
 
 /// Reads a struct from a result row, matching fields to columns by name.
@@ -122,6 +123,13 @@ fn frame_lifetime(input: &DeriveInput) -> syn::Result<(Tokens, Tokens)> {
     }
 }
 
+/// The local holding a field's value while a row or UDT is read: prefixed, so that a
+/// field named like a local of the generated code (`row`, `col`, `t`, `v`, `buf`...)
+/// cannot shadow it.
+fn slot(field: &Ident) -> Ident {
+    format_ident!("__ringbolt_field_{}", field.unraw())
+}
+
 fn from_row(input: &DeriveInput, fields: &[Field]) -> syn::Result<Tokens> {
     let (lt, impl_generics) = frame_lifetime(input)?;
     let ident = &input.ident;
@@ -140,17 +148,17 @@ fn from_row(input: &DeriveInput, fields: &[Field]) -> syn::Result<Tokens> {
         }
     });
     let slots = fields.iter().map(|f| {
-        let (id, ty) = (&f.ident, &f.ty);
+        let (id, ty) = (slot(&f.ident), &f.ty);
         quote!(let mut #id: ::core::option::Option<#ty> = None;)
     });
     let arms = fields.iter().map(|f| {
-        let (id, ty, name) = (&f.ident, &f.ty, &f.name);
+        let (id, ty, name) = (slot(&f.ident), &f.ty, &f.name);
         quote!(#name if #id.is_none() => #id = Some(col.deserialize::<#ty>()?),)
     });
     let inits = fields.iter().map(|f| {
-        let (id, name) = (&f.ident, &f.name);
+        let (id, s, name) = (&f.ident, slot(&f.ident), &f.name);
         quote! {
-            #id: match #id {
+            #id: match #s {
                 Some(v) => v,
                 None => return Err(#rb::DeserializationError::row::<Self>(
                     #rb::DeserializationErrorKind::NoSuchColumn { name: #name.into() },
@@ -263,17 +271,17 @@ fn from_udt(input: &DeriveInput, fields: &[Field]) -> syn::Result<Tokens> {
         }
     });
     let slots = fields.iter().map(|f| {
-        let (id, ty) = (&f.ident, &f.ty);
+        let (id, ty) = (slot(&f.ident), &f.ty);
         quote!(let mut #id: ::core::option::Option<#ty> = None;)
     });
     let arms = fields.iter().map(|f| {
-        let (id, ty, name) = (&f.ident, &f.ty, &f.name);
+        let (id, ty, name) = (slot(&f.ident), &f.ty, &f.name);
         quote!(#name if #id.is_none() => #id = Some(<#ty as #rb::DeserializeValue<#lt>>::deserialize(t, cell)?),)
     });
     let inits = fields.iter().map(|f| {
-        let (id, name) = (&f.ident, &f.name);
+        let (id, s, name) = (&f.ident, slot(&f.ident), &f.name);
         quote! {
-            #id: match #id {
+            #id: match #s {
                 Some(v) => v,
                 None => return Err(#rb::DeserializationError::new::<Self>(
                     typ,

@@ -16,7 +16,7 @@ use crate::protocol::frame::{Compression, Frame};
 use crate::protocol::request::{AuthResponse, Query, QueryParameters, Request, Startup};
 use crate::protocol::response::{ErrorKind, Response};
 
-use crate::protocol::{Opcode, ProtocolVersion};
+use crate::protocol::ProtocolVersion;
 
 /// Error code of ProtocolError (spec section 8): used to refuse a protocol version.
 const PROTOCOL_ERROR: i32 = 0x000A;
@@ -24,6 +24,8 @@ const PROTOCOL_ERROR: i32 = 0x000A;
 pub(super) struct Handshaken {
     pub(super) supported: Vec<(String, Vec<String>)>,
     pub(super) compression: Option<Compression>,
+    /// Bytes read past the last handshake answer: they belong to the task's stream.
+    pub(super) leftover: BytesMut,
 }
 
 pub(super) async fn run<IO>(
@@ -102,6 +104,7 @@ where
     Ok(Handshaken {
         supported,
         compression,
+        leftover: rbuf,
     })
 }
 
@@ -242,17 +245,7 @@ fn decode(frame: &Frame, addr: SocketAddr) -> Result<Response, ConnectionError> 
 }
 
 fn response_name(r: &Response) -> &'static str {
-    match r.opcode() {
-        Opcode::Error => "ERROR",
-        Opcode::Ready => "READY",
-        Opcode::Authenticate => "AUTHENTICATE",
-        Opcode::Supported => "SUPPORTED",
-        Opcode::Result => "RESULT",
-        Opcode::Event => "EVENT",
-        Opcode::AuthChallenge => "AUTH_CHALLENGE",
-        Opcode::AuthSuccess => "AUTH_SUCCESS",
-        _ => "request message",
-    }
+    r.opcode().name()
 }
 
 fn is_version_refusal(message: &str, _kind: &ErrorKind) -> bool {

@@ -11,6 +11,7 @@ mod handshake;
 mod streams;
 mod task;
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -143,6 +144,7 @@ pub(crate) struct Connection {
 }
 
 /// What a successful open returns beside the handle.
+#[derive(Debug)]
 pub(crate) struct Opened {
     pub(crate) connection: Connection,
     /// Server events (only when an events channel was asked for).
@@ -159,6 +161,29 @@ impl Connection {
         config: &ConnectionConfig,
         with_events: bool,
     ) -> Result<Opened, ConnectionError> {
+        let nodelay = config.tcp_nodelay;
+        Self::open_with(addr, config, with_events, move || async move {
+            let stream = TcpStream::connect(addr).await?;
+            stream.set_nodelay(nodelay)?;
+            Ok(stream)
+        })
+        .await
+    }
+
+    /// Like [`Connection::open`] over byte streams made by `connect` (one per protocol
+    /// version tried): v5, then v4, then v3 unless the config pins a version, all within
+    /// the connect timeout.
+    pub(crate) async fn open_with<IO, F, Fut>(
+        addr: SocketAddr,
+        config: &ConnectionConfig,
+        with_events: bool,
+        mut connect: F,
+    ) -> Result<Opened, ConnectionError>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = std::io::Result<IO>>,
+    {
         let versions = match config.version {
             Some(v) => vec![v],
             None => vec![
@@ -170,7 +195,8 @@ impl Connection {
         let negotiate = async {
             let mut last = None;
             for version in versions {
-                match Self::open_version(addr, version, config, with_events).await {
+                let io = connect().await.map_err(|e| ConnectionError::io(addr, e))?;
+                match Self::open_on(io, addr, version, config, with_events).await {
                     Ok(opened) => return Ok(opened),
                     Err(e @ ConnectionError::UnsupportedVersion { .. }) => {
                         tracing::debug!(%addr, ?version, error = %e, "protocol version refused; trying an older one");
@@ -189,23 +215,8 @@ impl Connection {
             }))
     }
 
-    async fn open_version(
-        addr: SocketAddr,
-        version: ProtocolVersion,
-        config: &ConnectionConfig,
-        with_events: bool,
-    ) -> Result<Opened, ConnectionError> {
-        let stream = TcpStream::connect(addr)
-            .await
-            .map_err(|e| ConnectionError::io(addr, e))?;
-        stream
-            .set_nodelay(config.tcp_nodelay)
-            .map_err(|e| ConnectionError::io(addr, e))?;
-        Self::open_on(stream, addr, version, config, with_events).await
-    }
-
-    /// Performs the handshake over any byte stream and spawns the task (unit tests
-    /// use an in-memory duplex pipe).
+    /// Performs the handshake over any byte stream, within the connect timeout, and
+    /// spawns the task (unit tests use an in-memory duplex pipe).
     pub(crate) async fn open_on<IO>(
         mut io: IO,
         addr: SocketAddr,
@@ -217,7 +228,15 @@ impl Connection {
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let mut codec = CqlCodec::new(version, config.max_frame_len);
-        let done = handshake::run(&mut io, &mut codec, addr, version, config).await?;
+        // Every await has a deadline: a node that accepts the socket but never answers
+        // the handshake must not hang the caller (open_on is also used on its own).
+        let handshake = handshake::run(&mut io, &mut codec, addr, version, config);
+        let done = tokio::time::timeout(config.connect_timeout, handshake)
+            .await
+            .map_err(|_| ConnectionError::ConnectTimeout {
+                addr,
+                timeout: config.connect_timeout,
+            })??;
         let (tx, rx) = mpsc::channel(config.queue_len.max(1));
         let (events_tx, events_rx) = if with_events {
             let (t, r) = mpsc::channel(1024);
@@ -236,6 +255,7 @@ impl Connection {
             .map_err(|_| ConnectionError::InvalidRequestFrame)?;
         let task = task::Task {
             io,
+            leftover: done.leftover,
             core: task::Core {
                 codec,
                 rx,
@@ -418,3 +438,5 @@ pub(crate) fn encode_request_with(
         |body| request.encode_body(version, body),
     )
 }
+#[cfg(test)]
+mod tests;

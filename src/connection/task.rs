@@ -17,7 +17,8 @@ use super::streams::StreamMap;
 use super::{Command, ConnectionConfig, RequestError, Shared};
 use crate::codec::CqlCodec;
 use crate::error::ConnectionError;
-use crate::protocol::frame::Frame;
+use crate::protocol::frame::{Frame, HEADER_LEN};
+use crate::protocol::segment::MAX_SEGMENT_PAYLOAD;
 
 /// Stop pulling new requests while this many bytes wait to be written.
 const WRITE_HIGH_WATER: usize = 1 << 20;
@@ -35,6 +36,8 @@ struct Pending {
 
 pub(super) struct Task<IO> {
     pub(super) io: IO,
+    /// Bytes the handshake read past its last answer (decoded before any read).
+    pub(super) leftover: BytesMut,
     pub(super) core: Core,
 }
 
@@ -53,7 +56,8 @@ struct State {
     streams: StreamMap<Pending>,
     /// Frames accepted since the last hand-off to the codec (plain frames).
     staging: BytesMut,
-    staged_ids: Vec<i16>,
+    /// Stream id and end offset (in `staging`) of each staged frame.
+    staged_ids: Vec<(i16, usize)>,
     /// Bytes ready for the socket (segments on v5).
     out: BytesMut,
     encoded_total: u64,
@@ -71,7 +75,13 @@ where
     /// Runs until the socket fails, the peer misbehaves, every handle is gone, or the
     /// connection is recycled; then answers every waiter with the terminal error.
     pub(super) async fn run(self) {
-        let Task { io, mut core } = self;
+        let Task {
+            io,
+            leftover,
+            mut core,
+        } = self;
+        let mut rbuf = leftover;
+        rbuf.reserve(READ_CHUNK);
         let mut st = State {
             streams: StreamMap::new(core.config.max_streams),
             staging: BytesMut::with_capacity(16 * 1024),
@@ -79,7 +89,7 @@ where
             out: BytesMut::with_capacity(16 * 1024),
             encoded_total: 0,
             flushed_total: 0,
-            rbuf: BytesMut::with_capacity(READ_CHUNK),
+            rbuf,
             last_read: Instant::now(),
             heartbeat_sent: None,
             draining: false,
@@ -88,6 +98,18 @@ where
         let error = core.event_loop(rd, wr, &mut st).await;
         tracing::debug!(addr = %core.shared.addr, %error, "connection task ending");
         core.fail_all(&mut st, error);
+    }
+}
+
+/// True when `frame` is exactly one frame: a header whose length field matches the
+/// bytes that follow it.
+fn is_one_whole_frame(frame: &[u8]) -> bool {
+    match frame.get(..HEADER_LEN) {
+        Some(h) => {
+            let body_len = u32::from_be_bytes([h[5], h[6], h[7], h[8]]) as usize;
+            frame.len() - HEADER_LEN == body_len
+        }
+        None => false,
     }
 }
 
@@ -101,15 +123,21 @@ impl Core {
             .config
             .heartbeat_interval
             .unwrap_or(Duration::from_secs(30))
-            .min(Duration::from_secs(1).max(self.config.orphan_check_interval));
+            .min(Duration::from_secs(1).max(self.config.orphan_check_interval))
+            // `interval` panics on a zero period (e.g. a configured zero heartbeat).
+            .max(Duration::from_millis(1));
         let mut tick = tokio::time::interval(tick_every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut rx_open = true;
+        if !st.rbuf.is_empty() {
+            if let Err(e) = self.handle_input(st) {
+                return e;
+            }
+        }
         loop {
+            // While draining, queued requests are still taken, to be refused at once.
             let accepting = rx_open
-                && !st.draining
-                && st.streams.available() > 0
-                && st.out.len() < WRITE_HIGH_WATER;
+                && (st.draining || (st.streams.available() > 0 && st.out.len() < WRITE_HIGH_WATER));
             if st.draining && self.live_waiters(st) == 0 {
                 return ConnectionError::Recycled {
                     addr: self.shared.addr,
@@ -156,6 +184,14 @@ impl Core {
                 }
                 cmd = self.rx.recv(), if accepting => {
                     match cmd {
+                        Some(cmd) if st.draining => {
+                            // A recycling connection writes nothing new: the request
+                            // fails now, never written, free to go to another connection.
+                            let _ = cmd.reply.send(Err(RequestError {
+                                error: ConnectionError::Recycled { addr: self.shared.addr },
+                                written: false,
+                            }));
+                        }
                         Some(cmd) => {
                             self.accept(st, cmd);
                             // Write coalescing: drain whatever else is already queued.
@@ -188,7 +224,9 @@ impl Core {
         if cmd.reply.is_closed() {
             return;
         }
-        if cmd.frame.len() < 4 {
+        if !is_one_whole_frame(&cmd.frame) {
+            // Writing it would desynchronise the stream (v4) or fail the segment
+            // encoder (v5) and end the connection for every other caller.
             let _ = cmd.reply.send(Err(RequestError {
                 error: ConnectionError::InvalidRequestFrame,
                 written: false,
@@ -204,7 +242,7 @@ impl Core {
             Ok(id) => {
                 cmd.frame[2..4].copy_from_slice(&id.to_be_bytes());
                 st.staging.extend_from_slice(&cmd.frame);
-                st.staged_ids.push(id);
+                st.staged_ids.push((id, st.staging.len()));
             }
             Err(pending) => {
                 // Unreachable while `accepting` gates on available ids, but never lose it.
@@ -220,19 +258,57 @@ impl Core {
         }
     }
 
-    /// Hands staged frames to the codec (segment framing on v5) and records, per
-    /// stream id, how many bytes must be flushed before its request counts as written.
+    /// Hands staged frames to the codec and records, per stream id, how many bytes
+    /// must be flushed before its request counts as written.
+    ///
+    /// The offset must be exact per request, never shared by a batch: a frame that
+    /// fully left while a later one of the same write did not may have been executed,
+    /// and must not be reported as "never written" (that makes it safe to retry
+    /// elsewhere). On v3/v4 a frame is complete at its own last byte. On v5 the node
+    /// sees a frame only once the whole segment carrying it has arrived (CRC32 trailer,
+    /// spec v5 s2.1), so frames are grouped exactly as the segment packer would group
+    /// them (greedily up to a full payload; a larger frame alone) and each group is
+    /// encoded on its own, its frames completing at the end of its last segment.
     fn stage_out(&mut self, st: &mut State) -> Result<(), ConnectionError> {
         if st.staging.is_empty() {
             return Ok(());
         }
-        let before = st.out.len();
         let frames = st.staging.split().freeze();
+        let mut ids = std::mem::take(&mut st.staged_ids);
+        let v5 = self.codec.is_v5_framing();
+        let (mut group_start, mut group_first) = (0, 0);
+        for i in 0..ids.len() {
+            let end = ids[i].1;
+            let start = if i == 0 { 0 } else { ids[i - 1].1 };
+            // Close the open group before frame i when i would not fit in its segment.
+            if v5 && start > group_start && end - group_start > MAX_SEGMENT_PAYLOAD {
+                self.encode_group(st, &frames[group_start..start], &ids[group_first..i])?;
+                (group_start, group_first) = (start, i);
+            }
+            let alone_too_big = end - group_start > MAX_SEGMENT_PAYLOAD;
+            if !v5 || alone_too_big || i + 1 == ids.len() {
+                self.encode_group(st, &frames[group_start..end], &ids[group_first..=i])?;
+                (group_start, group_first) = (end, i + 1);
+            }
+        }
+        ids.clear();
+        st.staged_ids = ids;
+        Ok(())
+    }
+
+    /// Encodes one group of whole frames and marks where each of `ids` completes.
+    fn encode_group(
+        &mut self,
+        st: &mut State,
+        frames: &[u8],
+        ids: &[(i16, usize)],
+    ) -> Result<(), ConnectionError> {
+        let before = st.out.len();
         self.codec
             .encode(frames, &mut st.out)
             .map_err(|e| ConnectionError::from_codec(self.shared.addr, e))?;
         st.encoded_total += (st.out.len() - before) as u64;
-        for id in st.staged_ids.drain(..) {
+        for &(id, _) in ids {
             if let Some(p) = st.streams.get_mut(id) {
                 p.end_offset = st.encoded_total;
             }
@@ -299,7 +375,7 @@ impl Core {
                     let mut frame = self.heartbeat_frame.clone();
                     frame[2..4].copy_from_slice(&id.to_be_bytes());
                     st.staging.extend_from_slice(&frame);
-                    st.staged_ids.push(id);
+                    st.staged_ids.push((id, st.staging.len()));
                     st.heartbeat_sent = Some(now);
                     if let Err(e) = self.stage_out(st) {
                         return Some(e);

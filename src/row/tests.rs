@@ -422,3 +422,129 @@ fn truncated_and_oversized_values_for_every_type() {
         DeserializationErrorKind::Decode(crate::protocol::DecodeError::Truncated { .. })
     ));
 }
+
+/// Item 7 of the values issue: a corrupt cell of any type, read through a result row,
+/// is a `Decode` error that names the column (index and name), never a panic.
+/// `short` / `long`: whether the value one byte short / one byte long is invalid for
+/// the type (for varint, blob, text... every length is valid).
+#[test]
+fn corrupt_cells_of_every_type_name_the_column() {
+    use ColumnType as T;
+    let udt = T::Udt(crate::UdtType {
+        keyspace: "ks".into(),
+        name: "u".into(),
+        fields: vec![("a".into(), T::Int), ("b".into(), T::Varchar)],
+    });
+    let cases: Vec<(T, Vec<u8>, bool, bool)> = vec![
+        (T::Boolean, vec![1], false, true), // zero bytes is the "empty" value
+        (T::Tinyint, vec![1], false, true),
+        (T::Smallint, vec![0, 1], true, true),
+        (T::Int, vec![0, 0, 0, 1], true, true),
+        (T::Bigint, vec![0; 8], true, true),
+        (T::Counter, vec![0; 8], true, true),
+        (T::Float, vec![0; 4], true, true),
+        (T::Double, vec![0; 8], true, true),
+        (T::Date, vec![0x80, 0, 0, 0], true, true),
+        (T::Time, vec![0; 8], true, true),
+        (T::Timestamp, vec![0; 8], true, true),
+        (T::Uuid, vec![0; 16], true, true),
+        (T::Timeuuid, vec![0; 16], true, true),
+        (T::Inet, vec![1, 2, 3, 4], true, true),
+        (T::Decimal, vec![0, 0, 0, 1, 5], true, false),
+        (T::Duration, vec![2, 4, 6], true, true),
+        (T::Ascii, vec![b'a', 0x80], false, false), // not ASCII at all
+        (T::Varchar, vec![0xE2, 0x9C, 0x93], true, false), // cut inside a char
+        (
+            T::List(Box::new(T::Int)),
+            vec![0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 0, 1],
+            true,
+            true,
+        ),
+        (
+            T::Set(Box::new(T::Int)),
+            vec![0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 0, 1],
+            true,
+            true,
+        ),
+        (
+            T::Map(Box::new(T::Tinyint), Box::new(T::Tinyint)),
+            vec![0, 0, 0, 1, 0, 0, 0, 1, 1, 0, 0, 0, 1, 2],
+            true,
+            true,
+        ),
+        (
+            T::Tuple(vec![T::Int]),
+            vec![0, 0, 0, 4, 0, 0, 0, 1],
+            true,
+            true,
+        ),
+        (
+            udt,
+            vec![0, 0, 0, 4, 0, 0, 0, 1, 0, 0, 0, 1, b'x'],
+            true,
+            true,
+        ),
+        (T::Vector(Box::new(T::Float), 2), vec![0; 8], true, true),
+        (
+            T::Vector(Box::new(T::Varchar), 2),
+            vec![1, b'a', 1, b'b'],
+            true,
+            true,
+        ),
+    ];
+    for (typ, good, short, long) in cases {
+        let mut bad = Vec::new();
+        if typ == T::Ascii {
+            bad.push(good.clone());
+        } else {
+            if short {
+                bad.push(good[..good.len() - 1].to_vec());
+            }
+            if long {
+                let mut l = good.clone();
+                l.push(0);
+                bad.push(l);
+            }
+            // the good value reads
+            let rs = raw_rowset(&typ, &good);
+            let (_, v): (i32, CqlValue) = rs.first_row().unwrap_or_else(|e| panic!("{e}"));
+            assert_ne!(v, CqlValue::Empty, "{typ}");
+        }
+        for b in bad {
+            let rs = raw_rowset(&typ, &b);
+            let e = rs
+                .first_row::<(i32, CqlValue)>()
+                .expect_err(&format!("{typ} accepted {b:?}"));
+            assert!(
+                matches!(e.kind(), DeserializationErrorKind::Decode(_)),
+                "{typ}: {e}"
+            );
+            let col = e
+                .column()
+                .unwrap_or_else(|| panic!("{typ}: no column in {e}"));
+            assert_eq!(
+                (col.index, col.name.as_deref()),
+                (1, Some("corrupt")),
+                "{e}"
+            );
+            assert!(e.to_string().contains("corrupt"), "{e}");
+            // the dynamic row names it too
+            let row = rs.iter().next().unwrap().unwrap();
+            let e = row.get::<CqlValue>(1).unwrap_err();
+            assert_eq!(e.column().map(|c| c.index), Some(1), "{typ}: {e}");
+        }
+    }
+}
+
+/// One row: `k int` = 1, then a column "corrupt" of `typ` holding exactly `cell`.
+fn raw_rowset(typ: &ColumnType, cell: &[u8]) -> RowSet {
+    let specs = vec![
+        ColumnSpec::new("k", ColumnType::Int),
+        ColumnSpec::new("corrupt", typ.clone()),
+    ];
+    let mut b = BytesMut::new();
+    b.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 1]);
+    b.extend_from_slice(&(cell.len() as i32).to_be_bytes());
+    b.extend_from_slice(cell);
+    RowSet::new(Arc::from(specs), 1, b.freeze())
+}

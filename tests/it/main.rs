@@ -11,3 +11,6 @@ mod harness;
 mod paging;
 mod session_basic;
 mod smoke;
+mod types;
+mod types_canon;
+mod types_derive;

@@ -235,17 +235,7 @@ impl Response {
 }
 
 fn body_name(opcode: Opcode) -> &'static str {
-    match opcode {
-        Opcode::Error => "ERROR",
-        Opcode::Ready => "READY",
-        Opcode::Authenticate => "AUTHENTICATE",
-        Opcode::Supported => "SUPPORTED",
-        Opcode::Result => "RESULT",
-        Opcode::Event => "EVENT",
-        Opcode::AuthChallenge => "AUTH_CHALLENGE",
-        Opcode::AuthSuccess => "AUTH_SUCCESS",
-        _ => "request",
-    }
+    opcode.name()
 }
 
 /// A zero-copy `Bytes` for `part`, a sub-slice of `body` obtained by reading a cursor

@@ -339,9 +339,11 @@ fn parse_custom_class(class: &str, depth: usize) -> Option<ColumnType> {
         ("DurationType", None) => ColumnType::Duration,
         _ => return None,
     };
-    // Only a vector at the top level turns a custom type into a typed one; a bare
-    // custom "LongType" string stays custom to re-encode byte-exactly.
-    if depth == 0 && !matches!(t, ColumnType::Vector(..)) {
+    // Only a vector or a duration at the top level turns a custom type into a typed
+    // one; a bare custom "LongType" string stays custom to re-encode byte-exactly.
+    // Protocol v4 has no duration type id (it is 0x0015 in v5 only), so Cassandra
+    // describes a duration to v4 clients as the custom DurationType class.
+    if depth == 0 && !matches!(t, ColumnType::Vector(..) | ColumnType::Duration) {
         return None;
     }
     Some(t)
@@ -460,6 +462,34 @@ mod tests {
         assert_eq!(t, ColumnType::Vector(Box::new(ColumnType::Float), 3));
         assert_eq!(t.fixed_size(), Some(12));
         assert_eq!(t.to_string(), "vector<float, 3>");
+    }
+
+    #[test]
+    fn duration_from_cassandra_class_string_as_v4_sends_it() {
+        // Cassandra 5 describes a duration column to a v4 client this way
+        // (seen against the real server by tests/it/types.rs)
+        let class = "org.apache.cassandra.db.marshal.DurationType";
+        let mut b = BytesMut::new();
+        wire::write_short(&mut b, 0);
+        wire::write_string(&mut b, class).unwrap();
+        assert_eq!(ColumnType::read(&mut &b[..]).unwrap(), ColumnType::Duration);
+        // nested in a v4 collection too: list<duration> = 0x0020 then the custom option
+        let mut b = BytesMut::new();
+        wire::write_short(&mut b, 0x20);
+        wire::write_short(&mut b, 0);
+        wire::write_string(&mut b, class).unwrap();
+        assert_eq!(
+            ColumnType::read(&mut &b[..]).unwrap(),
+            ColumnType::List(Box::new(ColumnType::Duration))
+        );
+        // other native classes stay custom at the top level
+        let mut b = BytesMut::new();
+        wire::write_short(&mut b, 0);
+        wire::write_string(&mut b, "org.apache.cassandra.db.marshal.LongType").unwrap();
+        assert!(matches!(
+            ColumnType::read(&mut &b[..]).unwrap(),
+            ColumnType::Custom(_)
+        ));
     }
 
     #[test]

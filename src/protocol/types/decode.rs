@@ -225,6 +225,11 @@ pub fn decode_value(typ: &ColumnType, bytes: &[u8]) -> Result<CqlValue> {
     decode_depth(typ, bytes, 0)
 }
 
+/// Whether a zero-length value of `typ` reads as `CqlValue::Empty`. Strings, blobs and
+/// custom types have a real zero-length value; collections and vectors never have
+/// one (Cassandra rejects it). A zero-length tuple or UDT (Cassandra accepts it) is
+/// `Empty` too, not a value with every field null: that one has different bytes
+/// (each field -1), and the Java and Python drivers do not read it as such either.
 fn is_emptiable(typ: &ColumnType) -> bool {
     !matches!(
         typ,
@@ -235,8 +240,6 @@ fn is_emptiable(typ: &ColumnType) -> bool {
             | ColumnType::List(_)
             | ColumnType::Set(_)
             | ColumnType::Map(..)
-            | ColumnType::Tuple(_)
-            | ColumnType::Udt(_)
             | ColumnType::Vector(..)
     )
 }

@@ -276,6 +276,10 @@ fn edge_values_round_trip() {
         (T::Inet, CqlValue::Inet(IpAddr::V4(Ipv4Addr::BROADCAST))),
         (T::Custom("x.Y".into()), CqlValue::Custom(vec![1, 2, 3])),
         (T::Int, CqlValue::Empty),
+        // a zero-length tuple / UDT is Empty, distinct from one with null fields
+        (T::Tuple(vec![T::Int, T::Varchar]), CqlValue::Empty),
+        (T::Tuple(vec![T::Int]), CqlValue::Tuple(vec![None])),
+        (T::Udt(udt()), CqlValue::Empty),
         (T::List(Box::new(T::Int)), CqlValue::List(vec![])),
         (
             T::Set(Box::new(T::Varchar)),
