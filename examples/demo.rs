@@ -116,9 +116,52 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         other => println!("unexpected outcome for a bad query: {other:?}"),
     }
 
+    print_metrics(&session.metrics());
     session.close().await;
     println!("session closed; total {:?}", t0.elapsed());
     Ok(())
+}
+
+/// A short summary of `Session::metrics()`.
+fn print_metrics(m: &ringbolt::MetricsSnapshot) {
+    let r = &m.requests;
+    let ms = |us: u64| us as f64 / 1000.0;
+    println!(
+        "metrics: {} requests ({} failed, {} client timeouts, {} server errors, {} retries), \
+         latency ms p50 {:.2} p95 {:.2} p99 {:.2} p999 {:.2} max {:.2}",
+        r.count,
+        m.requests_failed,
+        m.client_timeouts,
+        m.server_errors.total(),
+        m.retries.total(),
+        ms(r.quantile(0.5)),
+        ms(r.quantile(0.95)),
+        ms(r.quantile(0.99)),
+        ms(r.quantile(0.999)),
+        ms(r.max_micros),
+    );
+    println!(
+        "         {} bytes sent, {} received, {} prepared statements, {} connected nodes",
+        m.bytes_sent, m.bytes_received, m.prepared_statements, m.connected_nodes
+    );
+    for (code, name, n) in m.server_errors.iter().filter(|e| e.2 > 0) {
+        println!("         server error {code:#06x} {name}: {n}");
+    }
+    for h in &m.hosts {
+        println!(
+            "  {} dc={} rack={} v{} {}: {} conns, {} in flight, {} responses (p99 {:.2} ms), {} errors",
+            h.address,
+            h.datacenter.as_deref().unwrap_or("?"),
+            h.rack.as_deref().unwrap_or("?"),
+            h.release_version.as_deref().unwrap_or("?"),
+            h.state.as_deref().unwrap_or("?"),
+            h.open_connections,
+            h.in_flight,
+            h.latency.count,
+            ms(h.latency.quantile(0.99)),
+            h.errors.request_errors(),
+        );
+    }
 }
 
 /// Batches take one value row per statement; rows of different shapes are boxed.

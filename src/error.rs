@@ -192,6 +192,8 @@ impl ServerError {
                 | ServerErrorKind::CdcWriteFailure
                 | ServerErrorKind::ServerError
                 | ServerErrorKind::FunctionFailure { .. }
+                // A code this crate does not know: nothing proves it was not applied.
+                | ServerErrorKind::Unknown { .. }
         )
     }
 }
@@ -235,6 +237,20 @@ pub struct Attempt {
     pub written: bool,
 }
 
+impl Attempt {
+    /// True when this attempt may have executed the request: it was written, and
+    /// the node did not answer with an error proving it was not applied (unavailable,
+    /// overloaded, syntax ... are refusals; see [`ServerError::maybe_executed`]).
+    pub fn maybe_executed(&self) -> bool {
+        self.written
+            && match &self.error {
+                AttemptError::Server(e) => e.maybe_executed(),
+                AttemptError::NoConnection { .. } => false,
+                _ => true,
+            }
+    }
+}
+
 /// No host could answer the request. Lists every attempt, not just the last.
 #[derive(Debug, Clone, Default)]
 pub struct NoHostAvailable {
@@ -247,9 +263,10 @@ impl NoHostAvailable {
         &self.attempts
     }
 
-    /// True when some attempt reached a node, which may have executed the request.
+    /// The one answer for the whole request: true when some attempt may have
+    /// executed it (see [`Attempt::maybe_executed`]).
     pub fn maybe_executed(&self) -> bool {
-        self.attempts.iter().any(|a| a.written)
+        self.attempts.iter().any(Attempt::maybe_executed)
     }
 }
 
@@ -279,15 +296,96 @@ impl std::fmt::Display for NoHostAvailable {
 
 impl std::error::Error for NoHostAvailable {}
 
+/// Why a session could not be built.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum SetupError {
+    /// The builder was given no contact point.
+    #[error("no contact points given")]
+    NoContactPoints,
+    /// No contact point could be used; one entry per name or address tried, in order.
+    #[error("no contact point could be used ({})", DisplayList(.0))]
+    ContactPoints(Vec<ContactPointFailure>),
+    /// Connecting to the cluster took longer than this.
+    #[error("connecting to the cluster took longer than {0:?}")]
+    Timeout(std::time::Duration),
+}
+
+impl SetupError {
+    /// Every contact point's failure (empty unless `ContactPoints`).
+    pub fn failures(&self) -> &[ContactPointFailure] {
+        match self {
+            Self::ContactPoints(f) => f,
+            _ => &[],
+        }
+    }
+
+    /// The connection errors among the failures (handshake and authentication
+    /// failures included), in order.
+    pub fn connection_errors(&self) -> impl Iterator<Item = &ConnectionError> {
+        self.failures().iter().filter_map(|f| match &f.error {
+            ContactPointError::Connection(e) => Some(e),
+            _ => None,
+        })
+    }
+}
+
+struct DisplayList<'a>(&'a [ContactPointFailure]);
+
+impl std::fmt::Display for DisplayList<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, failure) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{failure}")?;
+        }
+        Ok(())
+    }
+}
+
+/// One contact point that could not be used, and why.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{contact_point}: {error}")]
+pub struct ContactPointFailure {
+    /// The contact point as given (a name that did not resolve) or the address tried.
+    pub contact_point: String,
+    /// What went wrong there.
+    pub error: ContactPointError,
+}
+
+/// What went wrong with one contact point.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum ContactPointError {
+    /// The name did not resolve to an address.
+    #[error("cannot resolve: {0}")]
+    Resolve(Arc<io::Error>),
+    /// Connecting or the handshake failed (authentication included:
+    /// [`ConnectionError::AuthFailed`] carries the server's message).
+    #[error(transparent)]
+    Connection(ConnectionError),
+    /// The node answered a topology query (`system.local`, `system.peers_v2` ...)
+    /// with something the driver could not use.
+    #[error("`{query}` answered with {what}")]
+    Topology {
+        /// The query.
+        query: &'static str,
+        /// What came back.
+        what: String,
+    },
+}
+
 /// The request's deadline passed.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("request timed out after {elapsed:?} ({attempts} attempt(s); {}", if *.maybe_executed { "it may have been executed)" } else { "it was not executed)" })]
 pub struct RequestTimeout {
     /// Time from the call to the deadline.
     pub elapsed: std::time::Duration,
-    /// Attempts started before the deadline.
+    /// Attempts that ran (every host tried, including the one cut by the deadline).
     pub attempts: usize,
-    /// True when some attempt was written to a node.
+    /// True when some attempt may have executed the request (it was written and
+    /// not refused).
     pub maybe_executed: bool,
 }
 
@@ -337,9 +435,19 @@ pub enum Error {
     /// The session is closed.
     #[error("session is closed")]
     Closed,
-    /// The session could not be built (no contact point reachable, bad config ...).
+    /// The session could not be built: no contact point given, none usable (each
+    /// one's typed failure is kept), or the connect deadline passed.
     #[error("session setup failed: {0}")]
-    Setup(String),
+    Setup(SetupError),
+    /// A query trace was still missing or incomplete in `system_traces` after the
+    /// bounded wait of `Session::query_trace` (tracing is written asynchronously).
+    #[error("trace {id} not complete after {attempts} reads")]
+    TraceUnavailable {
+        /// The tracing id asked for.
+        id: crate::CqlUuid,
+        /// Reads of `system_traces.sessions` made.
+        attempts: u32,
+    },
 }
 
 impl Error {
@@ -381,5 +489,115 @@ impl Error {
             | Self::Backpressure(_) => true,
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Consistency;
+
+    fn attempt(error: AttemptError, written: bool) -> Attempt {
+        Attempt {
+            host: "127.0.0.1:9042".parse().unwrap(),
+            error,
+            elapsed: std::time::Duration::from_millis(3),
+            written,
+        }
+    }
+
+    fn server(kind: ServerErrorKind) -> AttemptError {
+        AttemptError::Server(Box::new(ServerError {
+            host: "127.0.0.1:9042".parse().unwrap(),
+            code: 0,
+            message: String::new(),
+            kind,
+        }))
+    }
+
+    #[test]
+    fn refusals_prove_nothing_ran_writes_and_silence_do_not() {
+        let unavailable = ServerErrorKind::Unavailable {
+            consistency: Consistency::All,
+            required: 3,
+            alive: 1,
+        };
+        let write_timeout = ServerErrorKind::WriteTimeout {
+            consistency: Consistency::Quorum,
+            received: 1,
+            block_for: 2,
+            write_type: WriteType::Simple,
+            contentions: None,
+        };
+        let closed = AttemptError::Connection(ConnectionError::Closed);
+        assert!(!attempt(server(unavailable.clone()), true).maybe_executed());
+        assert!(!attempt(server(ServerErrorKind::Overloaded), true).maybe_executed());
+        assert!(!attempt(server(ServerErrorKind::SyntaxError), true).maybe_executed());
+        assert!(attempt(server(write_timeout), true).maybe_executed());
+        assert!(attempt(closed.clone(), true).maybe_executed());
+        assert!(!attempt(closed.clone(), false).maybe_executed());
+        assert!(attempt(AttemptError::Timeout(Default::default()), true).maybe_executed());
+        let unknown = ServerErrorKind::Unknown {
+            code: 0x7777,
+            extra: Default::default(),
+        };
+        assert!(attempt(server(unknown), true).maybe_executed());
+
+        // One answer for the whole request: any attempt that may have run.
+        let refused = NoHostAvailable {
+            attempts: vec![
+                attempt(server(unavailable.clone()), true),
+                attempt(
+                    AttemptError::NoConnection {
+                        reason: "down".into(),
+                    },
+                    false,
+                ),
+                attempt(closed.clone(), false),
+            ],
+        };
+        assert!(!refused.maybe_executed());
+        assert!(!Error::NoHostAvailable(refused.clone()).maybe_executed());
+        let mut cut = refused;
+        cut.attempts.push(attempt(closed, true));
+        assert!(Error::NoHostAvailable(cut.clone()).maybe_executed());
+        let text = cut.to_string();
+        assert!(
+            text.contains("4 attempt(s)") && text.contains("not written"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn setup_error_keeps_every_contact_point_typed() {
+        let addr: SocketAddr = "127.0.0.4:9042".parse().unwrap();
+        let e = SetupError::ContactPoints(vec![
+            ContactPointFailure {
+                contact_point: "nowhere.invalid".into(),
+                error: ContactPointError::Resolve(Arc::new(io::Error::other("no such host"))),
+            },
+            ContactPointFailure {
+                contact_point: addr.to_string(),
+                error: ContactPointError::Connection(ConnectionError::AuthFailed {
+                    addr,
+                    message: "bad password".into(),
+                }),
+            },
+        ]);
+        assert_eq!(e.failures().len(), 2);
+        let conn: Vec<_> = e.connection_errors().collect();
+        assert!(matches!(conn[..], [ConnectionError::AuthFailed { .. }]));
+        let text = Error::Setup(e).to_string();
+        assert!(
+            text.contains("nowhere.invalid: cannot resolve: no such host"),
+            "{text}"
+        );
+        assert!(
+            text.contains("127.0.0.4:9042: authentication to 127.0.0.4:9042 failed: bad password"),
+            "{text}"
+        );
+        assert!(SetupError::Timeout(std::time::Duration::from_secs(1))
+            .failures()
+            .is_empty());
     }
 }

@@ -30,6 +30,9 @@ pub mod protocol;
 mod protocol;
 mod session;
 mod statement;
+#[cfg(feature = "unstable-protocol")]
+#[doc(hidden)]
+pub mod unstable;
 
 #[cfg(feature = "unstable-protocol")]
 #[doc(hidden)]
@@ -40,21 +43,29 @@ pub use crate::metrics::{
     Bucket, HistogramSnapshot, HostErrorCounts, HostMetricsSnapshot, MetricsSnapshot, ReasonCounts,
     RetryReason, ServerErrorCounts,
 };
+#[cfg(feature = "unstable-protocol")]
+#[doc(hidden)]
+pub use crate::session::observe_bench_support;
 pub use cluster::{
     murmur3_token, AddressTranslator, ClusterView, DefaultPolicy, DefaultPolicyBuilder, Host,
-    HostDistance, HostFilter, HostId, IdentityTranslator, LoadBalancingPolicy, QueryPlan,
-    RoutingInfo, Token,
+    HostDistance, HostEvent, HostFilter, HostId, HostInfo, IdentityTranslator, LoadBalancingPolicy,
+    QueryPlan, RoutingInfo, Token,
 };
 pub use connection::{AuthError, AuthSession, Authenticator, PlainTextAuthenticator};
 pub use consistency::Consistency;
 pub use error::{Attempt, AttemptError, Error, NoHostAvailable, RequestTimeout, ServerError};
 pub use error::{ConnectionError, ServerErrorKind, WriteType};
+pub use error::{ContactPointError, ContactPointFailure, SetupError};
 pub use pool::HostState;
 pub use session::builder_types::ProtocolVersionChoice;
 pub use session::defaults;
 pub use session::retry::{
     DefaultRetryPolicy, FallthroughRetryPolicy, RetryCause, RetryDecision, RetryPolicy,
     RetryRequest,
+};
+pub use session::{
+    AttemptOutcome, AttemptRecord, QueryTrace, RequestKind, RequestObserver, RequestRecord,
+    TraceEvent,
 };
 pub use session::{
     PageStream, PagedStatement, PagingState, Progress, QueryResult, RowStream, Session,

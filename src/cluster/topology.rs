@@ -1,21 +1,33 @@
-//! The live cluster: a control connection that reads `system.local`,
-//! `system.peers_v2` (or `system.peers`) and `system_schema.keyspaces`, the current
-//! `ClusterView` (hosts, ring, replication) and one `HostPool` per host. The session
-//! asks it for a view and for pools; it does not route or retry requests.
+//! The live cluster: topology reads over the control connection (`system.local`,
+//! `system.peers_v2` or `system.peers`, `system_schema.keyspaces`), the current
+//! `ClusterView` (hosts, ring, replication), one `HostPool` per non-ignored host and
+//! the host-event broadcast. The control connection's task (events, failover) lives in
+//! `control.rs`; it does not route or retry requests.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+use super::events::{HostEvent, HostInfo};
 use super::host::{AddressTranslator, Host, PeerRow};
+use super::load_balancing::{HostDistance, LoadBalancingPolicy};
 use super::replication::ReplicationStrategy;
 use super::view::ClusterView;
 use crate::connection::{parse_response, Connection, ConnectionConfig};
-use crate::error::ConnectionError;
-use crate::pool::{HostPool, HostState, PoolConfig};
-use crate::protocol::request::{Query, QueryParameters, Request};
+use crate::error::{ConnectionError, ContactPointError, ContactPointFailure};
+use crate::pool::{HostPool, HostState, PoolConfig, StateListener};
+use crate::protocol::request::{EventType, Query, QueryParameters, Register, Request};
 use crate::protocol::response::{Response, ResultBody};
 use crate::{Consistency, CqlUuid, Row, RowSet};
+
+/// Longest wait for one control query (topology read, REGISTER, schema version).
+pub(crate) const CONTROL_QUERY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Host events kept for a slow subscriber before it sees `Lagged`.
+const HOST_EVENTS_CAPACITY: usize = 256;
 
 /// Why a topology read failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -29,6 +41,32 @@ pub(crate) enum TopologyError {
         query: &'static str,
         what: String,
     },
+    #[error("{addr} did not answer `{query}` within {timeout:?}")]
+    Timeout {
+        addr: SocketAddr,
+        query: &'static str,
+        timeout: Duration,
+    },
+}
+
+impl TopologyError {
+    /// True when the connection itself is unusable (not just one answer).
+    pub(crate) fn is_connection(&self) -> bool {
+        matches!(self, Self::Connection(_) | Self::Timeout { .. })
+    }
+}
+
+impl From<TopologyError> for ContactPointError {
+    fn from(e: TopologyError) -> Self {
+        match e {
+            TopologyError::Connection(e) => Self::Connection(e),
+            TopologyError::Unexpected { query, what, .. } => Self::Topology { query, what },
+            TopologyError::Timeout { query, timeout, .. } => Self::Topology {
+                query,
+                what: format!("no answer within {timeout:?}"),
+            },
+        }
+    }
 }
 
 /// Settings of the cluster layer.
@@ -38,6 +76,8 @@ pub(crate) struct ClusterConfig {
     pub(crate) default_port: u16,
     pub(crate) pool: PoolConfig,
     pub(crate) translator: Arc<dyn AddressTranslator>,
+    /// Decides which hosts get a pool (`HostDistance::Ignored`: none).
+    pub(crate) policy: Arc<dyn LoadBalancingPolicy>,
 }
 
 #[derive(Debug)]
@@ -46,6 +86,15 @@ pub(crate) struct ClusterShared {
     view: RwLock<Arc<ClusterView>>,
     pools: RwLock<HashMap<SocketAddr, Arc<HostPool>>>,
     pub(crate) control: RwLock<Option<Connection>>,
+    /// Ends the control task (cancelled by `shutdown` and when the cluster is dropped).
+    pub(crate) shutdown: CancellationToken,
+    pub(crate) events: broadcast::Sender<HostEvent>,
+}
+
+impl Drop for ClusterShared {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
 }
 
 /// The hosts and pools of one session.
@@ -56,10 +105,30 @@ pub(crate) struct Cluster {
 
 impl Cluster {
     /// Resolves the contact points, opens a control connection to the first that
-    /// answers, reads the topology and starts a pool per host.
-    pub(crate) async fn connect(config: ClusterConfig) -> Result<Self, Vec<(String, String)>> {
+    /// answers, registers for events, reads the topology, starts a pool per host and
+    /// the control task that keeps all of it current.
+    pub(crate) async fn connect(config: ClusterConfig) -> Result<Self, Vec<ContactPointFailure>> {
         let mut failures = Vec::new();
         let addrs = resolve(&config.contact_points, config.default_port, &mut failures).await;
+        let cluster = Cluster::new(config);
+        for addr in addrs {
+            match cluster.open_control(addr).await {
+                Ok(events) => {
+                    super::control::spawn(&cluster, events);
+                    return Ok(cluster);
+                }
+                Err(error) => failures.push(ContactPointFailure {
+                    contact_point: addr.to_string(),
+                    error,
+                }),
+            }
+        }
+        Err(failures)
+    }
+
+    /// A cluster that knows no host yet.
+    fn new(config: ClusterConfig) -> Self {
+        let (events, _) = broadcast::channel(HOST_EVENTS_CAPACITY);
         let shared = Arc::new(ClusterShared {
             config,
             view: RwLock::new(Arc::new(ClusterView::new(
@@ -69,25 +138,98 @@ impl Cluster {
             ))),
             pools: RwLock::new(HashMap::new()),
             control: RwLock::new(None),
+            shutdown: CancellationToken::new(),
+            events,
         });
-        let cluster = Cluster { shared };
-        for addr in addrs {
-            let mut cfg: ConnectionConfig = cluster.shared.config.pool.connection.clone();
-            cfg.keyspace = None;
-            match Connection::open(addr, &cfg, true).await {
-                Ok(opened) => match cluster.refresh(&opened.connection).await {
-                    Ok(()) => {
-                        if let Ok(mut c) = cluster.shared.control.write() {
-                            *c = Some(opened.connection);
-                        }
-                        return Ok(cluster);
-                    }
-                    Err(e) => failures.push((addr.to_string(), e.to_string())),
-                },
-                Err(e) => failures.push((addr.to_string(), e.to_string())),
+        Cluster { shared }
+    }
+
+    /// Opens a control connection to `addr`, registers for events (before reading, so
+    /// no change falls between the read and the registration), refreshes over it and
+    /// makes it the control connection. Returns its event receiver.
+    pub(crate) async fn open_control(
+        &self,
+        addr: SocketAddr,
+    ) -> Result<tokio::sync::mpsc::Receiver<crate::protocol::frame::Frame>, ContactPointError> {
+        let mut cfg: ConnectionConfig = self.shared.config.pool.connection.clone();
+        cfg.keyspace = None;
+        cfg.metrics = self
+            .shared
+            .config
+            .pool
+            .metrics
+            .as_ref()
+            .map(|m| m.host(addr, None));
+        let opened = Connection::open(addr, &cfg, true)
+            .await
+            .map_err(ContactPointError::Connection)?;
+        let conn = opened.connection;
+        let Some(events) = opened.events else {
+            conn.close();
+            return Err(ContactPointError::Topology {
+                query: "REGISTER",
+                what: "a connection without an event channel".into(),
+            });
+        };
+        let ready = async {
+            register(&conn).await?;
+            self.refresh(&conn).await
+        };
+        if let Err(e) = ready.await {
+            conn.close();
+            return Err(e.into());
+        }
+        tracing::info!(%addr, "control connection established");
+        if let Ok(mut c) = self.shared.control.write() {
+            if let Some(old) = c.replace(conn) {
+                old.close();
             }
         }
-        Err(failures)
+        Ok(events)
+    }
+
+    /// The current control connection, if any.
+    pub(crate) fn control(&self) -> Option<Connection> {
+        self.shared.control.read().ok().and_then(|c| c.clone())
+    }
+
+    /// Subscribes to host events (added, removed, up, down).
+    pub(crate) fn host_events(&self) -> broadcast::Receiver<HostEvent> {
+        self.shared.events.subscribe()
+    }
+
+    /// Every known host with its pool's health.
+    pub(crate) fn hosts(&self) -> Vec<HostInfo> {
+        let control = self.control().map(|c| c.addr());
+        self.view()
+            .hosts()
+            .iter()
+            .map(|h| {
+                let pool = self.pool(h.address());
+                let (state, since) = match &pool {
+                    Some(p) => p.health(),
+                    None => (HostState::Ignored, std::time::SystemTime::now()),
+                };
+                HostInfo {
+                    address: h.address(),
+                    id: h.id(),
+                    datacenter: h.datacenter().to_owned(),
+                    rack: h.rack().to_owned(),
+                    release_version: h.release_version().to_owned(),
+                    tokens: h.tokens().len(),
+                    state,
+                    since,
+                    open_connections: pool.as_ref().map_or(0, |p| p.open_connections()),
+                    in_flight: pool.as_ref().map_or(0, |p| p.in_flight()),
+                    control: control == Some(h.address()),
+                }
+            })
+            .collect()
+    }
+
+    /// The pool state of the host at `addr` (`Ignored` when it has no pool).
+    pub(crate) fn state(&self, addr: SocketAddr) -> HostState {
+        self.pool(addr).map_or(HostState::Ignored, |p| p.state())
     }
 
     /// The current view (hosts, ring, replication).
@@ -112,8 +254,9 @@ impl Cluster {
             .unwrap_or_default()
     }
 
-    /// Stops every pool and the control connection.
+    /// Stops the control task, every pool and the control connection.
     pub(crate) fn shutdown(&self) {
+        self.shared.shutdown.cancel();
         if let Ok(mut c) = self.shared.control.write() {
             if let Some(c) = c.take() {
                 c.close();
@@ -188,13 +331,13 @@ impl Cluster {
         let conn = self
             .pool(coordinator)
             .and_then(|p| p.pick())
-            .or_else(|| self.shared.control.read().ok().and_then(|c| c.clone()));
+            .or_else(|| self.control());
         let Some(conn) = conn else {
             return false;
         };
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let agreed = schema_agrees(&conn).await;
+            let agreed = self.schema_agrees(&conn).await;
             if let Err(e) = &agreed {
                 tracing::warn!(error = %e, "schema agreement check failed");
             }
@@ -213,20 +356,96 @@ impl Cluster {
         }
     }
 
+    /// Schema versions of the nodes we can reach agree. Peers whose pool is Down are
+    /// left out: a dead node keeps its last version in `system.peers` and would block
+    /// agreement until the timeout (the Java driver skips them likewise).
+    async fn schema_agrees(&self, conn: &Connection) -> Result<bool, TopologyError> {
+        let local = select(
+            conn,
+            "SELECT schema_version FROM system.local WHERE key = 'local'",
+        )
+        .await?;
+        let peers = select(conn, "SELECT host_id, schema_version FROM system.peers").await?;
+        let view = self.view();
+        let unexpected = |e: &dyn std::fmt::Display| TopologyError::Unexpected {
+            addr: conn.addr(),
+            query: "schema_version",
+            what: e.to_string(),
+        };
+        let mut versions = std::collections::HashSet::new();
+        for row in local.iter() {
+            let row = row.map_err(|e| unexpected(&e))?;
+            if let Some(v) = row.get::<Option<CqlUuid>>(0).map_err(|e| unexpected(&e))? {
+                versions.insert(v.0);
+            }
+        }
+        for row in peers.iter() {
+            let row = row.map_err(|e| unexpected(&e))?;
+            let id = row.get::<Option<CqlUuid>>(0).map_err(|e| unexpected(&e))?;
+            let down = id
+                .and_then(|id| view.hosts().iter().find(|h| h.id().0 == id.0))
+                .is_some_and(|h| matches!(self.state(h.address()), HostState::Down { .. }));
+            if down {
+                continue;
+            }
+            // A peer without a version is not part of the ring yet.
+            if let Some(v) = row.get::<Option<CqlUuid>>(1).map_err(|e| unexpected(&e))? {
+                versions.insert(v.0);
+            }
+        }
+        tracing::debug!(versions = versions.len(), "schema versions seen");
+        Ok(versions.len() <= 1)
+    }
+
     fn install(&self, hosts: Vec<Arc<Host>>, keyspaces: Vec<(String, ReplicationStrategy)>) {
         let cfg = &self.shared.config;
+        let old = self.view();
+        for h in old.hosts() {
+            if !hosts.iter().any(|n| n.address() == h.address()) {
+                tracing::info!(addr = %h.address(), "host removed");
+                let _ = self.shared.events.send(HostEvent::Removed(h.address()));
+            }
+        }
+        for h in &hosts {
+            if !old.hosts().iter().any(|o| o.address() == h.address()) {
+                tracing::info!(addr = %h.address(), dc = h.datacenter(), "host added");
+                let _ = self.shared.events.send(HostEvent::Added(h.address()));
+            }
+        }
+        let events = self.shared.events.clone();
+        let listener: StateListener = Arc::new(move |addr, state: &HostState| {
+            let event = match state {
+                HostState::Up => HostEvent::Up(addr),
+                HostState::Down { reason } => HostEvent::Down {
+                    address: addr,
+                    reason: reason.clone(),
+                },
+                _ => return,
+            };
+            let _ = events.send(event);
+        });
         if let Ok(mut pools) = self.shared.pools.write() {
+            let wanted = |h: &Host| cfg.policy.distance(h) != HostDistance::Ignored;
             pools.retain(|addr, pool| {
-                let keep = hosts.iter().any(|h| h.address() == *addr);
+                let keep = hosts
+                    .iter()
+                    .any(|h| h.address() == *addr && wanted(h.as_ref()));
                 if !keep {
+                    if let Some(m) = &cfg.pool.metrics {
+                        m.remove_host(*addr);
+                    }
                     pool.shutdown();
                 }
                 keep
             });
-            for h in &hosts {
-                pools
-                    .entry(h.address())
-                    .or_insert_with(|| Arc::new(HostPool::new(h.address(), cfg.pool.clone())));
+            for h in hosts.iter().filter(|h| wanted(h.as_ref())) {
+                pools.entry(h.address()).or_insert_with(|| {
+                    Arc::new(HostPool::new(
+                        h.address(),
+                        cfg.pool.clone(),
+                        Some(listener.clone()),
+                    ))
+                });
             }
         }
         let weak = Arc::downgrade(&self.shared);
@@ -244,43 +463,43 @@ impl Cluster {
 
 const SCHEMA_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 
-async fn schema_agrees(conn: &Connection) -> Result<bool, TopologyError> {
-    let local = select(
-        conn,
-        "SELECT schema_version FROM system.local WHERE key = 'local'",
-    )
-    .await?;
-    let peers = select(conn, "SELECT schema_version FROM system.peers").await?;
-    let mut versions = std::collections::HashSet::new();
-    for row in local.iter().chain(peers.iter()) {
-        let row = row.map_err(|e| TopologyError::Unexpected {
-            addr: conn.addr(),
-            query: "schema_version",
+/// Sends REGISTER for topology, status and schema events; the node answers READY.
+async fn register(conn: &Connection) -> Result<(), TopologyError> {
+    let query = "REGISTER";
+    let req = Request::Register(Register::new(vec![
+        EventType::TopologyChange,
+        EventType::StatusChange,
+        EventType::SchemaChange,
+    ]));
+    let addr = conn.addr();
+    let frame = tokio::time::timeout(CONTROL_QUERY_TIMEOUT, conn.send(&req))
+        .await
+        .map_err(|_| TopologyError::Timeout {
+            addr,
+            query,
+            timeout: CONTROL_QUERY_TIMEOUT,
+        })?
+        .map_err(|e| TopologyError::Connection(e.error))?;
+    match parse_response(&frame) {
+        Ok((_, Response::Ready)) => Ok(()),
+        Ok((_, other)) => Err(TopologyError::Unexpected {
+            addr,
+            query,
+            what: format!("{:?}", other.opcode()),
+        }),
+        Err(e) => Err(TopologyError::Unexpected {
+            addr,
+            query,
             what: e.to_string(),
-        })?;
-        match row.get::<Option<CqlUuid>>(0) {
-            Ok(Some(v)) => {
-                versions.insert(v.0);
-            }
-            // A peer without a version is not part of the ring yet.
-            Ok(None) => {}
-            Err(e) => {
-                return Err(TopologyError::Unexpected {
-                    addr: conn.addr(),
-                    query: "schema_version",
-                    what: e.to_string(),
-                })
-            }
-        }
+        }),
     }
-    tracing::debug!(versions = versions.len(), "schema versions seen");
-    Ok(versions.len() == 1)
 }
 
-async fn resolve(
+/// Resolves contact points (host names through DNS, every address they map to).
+pub(crate) async fn resolve(
     points: &[String],
     default_port: u16,
-    failures: &mut Vec<(String, String)>,
+    failures: &mut Vec<ContactPointFailure>,
 ) -> Vec<SocketAddr> {
     let mut out = Vec::new();
     for p in points {
@@ -300,20 +519,29 @@ async fn resolve(
         let resolved = tokio::net::lookup_host(with_port.clone()).await;
         match resolved {
             Ok(addrs) => out.extend(addrs),
-            Err(e) => failures.push((p.clone(), format!("cannot resolve: {e}"))),
+            Err(e) => failures.push(ContactPointFailure {
+                contact_point: p.clone(),
+                error: ContactPointError::Resolve(Arc::new(e)),
+            }),
         }
     }
-    out.dedup();
+    // Several names may map to one address; keep the first occurrence of each.
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|a| seen.insert(*a));
     out
 }
 
 async fn select(conn: &Connection, query: &'static str) -> Result<RowSet, TopologyError> {
     let q = Query::new(query, QueryParameters::new(Consistency::One));
-    let frame = conn
-        .send(&Request::Query(q))
-        .await
-        .map_err(|e| TopologyError::Connection(e.error))?;
     let addr = conn.addr();
+    let frame = tokio::time::timeout(CONTROL_QUERY_TIMEOUT, conn.send(&Request::Query(q)))
+        .await
+        .map_err(|_| TopologyError::Timeout {
+            addr,
+            query,
+            timeout: CONTROL_QUERY_TIMEOUT,
+        })?
+        .map_err(|e| TopologyError::Connection(e.error))?;
     let unexpected = |what: String| TopologyError::Unexpected { addr, query, what };
     match parse_response(&frame) {
         Ok((_, Response::Result(ResultBody::Rows(rows)))) => Ok(RowSet::new(
@@ -374,5 +602,86 @@ fn host_from_row(
             tracing::warn!(error = %e, "skipping topology row");
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::host::tests::host;
+    use crate::cluster::{DefaultPolicy, IdentityTranslator};
+
+    /// A host of DC `dc` on a local port nobody listens on (its pool goes Down).
+    fn unreachable(n: u8, dc: &str) -> Arc<Host> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut h = (*host(n, dc, "r1", &[i64::from(n)])).clone();
+        h.address = SocketAddr::from(([127, 0, 0, 1], port));
+        Arc::new(h)
+    }
+
+    #[tokio::test]
+    async fn install_pools_used_hosts_and_reports_changes() {
+        let config = ClusterConfig {
+            contact_points: Vec::new(),
+            default_port: 9042,
+            pool: PoolConfig {
+                reconnect_base: Duration::from_millis(1),
+                reconnect_max: Duration::from_millis(5),
+                ..PoolConfig::default()
+            },
+            translator: Arc::new(IdentityTranslator),
+            policy: Arc::new(DefaultPolicy::builder().local_dc("dc1").build()),
+        };
+        let cluster = Cluster::new(config);
+        let mut rx = cluster.host_events();
+        let (a, b, remote) = (
+            unreachable(1, "dc1"),
+            unreachable(2, "dc1"),
+            unreachable(3, "dc2"),
+        );
+        cluster.install(vec![a.clone(), b.clone(), remote.clone()], Vec::new());
+        let mut added = Vec::new();
+        let mut down = Vec::new();
+        while down.len() < 2 {
+            match rx.recv().await.unwrap() {
+                HostEvent::Added(addr) => added.push(addr),
+                HostEvent::Down { address, reason } => {
+                    assert!(!reason.is_empty());
+                    down.push(address);
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(added, vec![a.address(), b.address(), remote.address()]);
+        down.sort();
+        let mut want = vec![a.address(), b.address()];
+        want.sort();
+        assert_eq!(down, want);
+        // The remote DC is ignored by the policy: no pool, never up.
+        assert_eq!(cluster.pools().len(), 2);
+        assert_eq!(cluster.state(remote.address()), HostState::Ignored);
+        let view = cluster.view();
+        assert!(!view.is_up(&a) && !view.is_up(&remote));
+        let infos = cluster.hosts();
+        assert_eq!(infos.len(), 3);
+        assert!(infos.iter().all(|h| !h.control && h.open_connections == 0));
+
+        cluster.install(vec![a.clone()], Vec::new());
+        let mut removed = vec![
+            rx.recv().await.unwrap().address(),
+            rx.recv().await.unwrap().address(),
+        ];
+        removed.sort();
+        let mut want = vec![b.address(), remote.address()];
+        want.sort();
+        assert_eq!(removed, want);
+        assert_eq!(cluster.pools().len(), 1);
+        cluster.shutdown();
+        assert!(cluster.shared.shutdown.is_cancelled());
+        assert!(cluster.pools().is_empty());
     }
 }

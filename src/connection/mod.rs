@@ -10,6 +10,8 @@ mod auth;
 mod handshake;
 mod streams;
 mod task;
+#[cfg(test)]
+mod task_tests;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -29,6 +31,7 @@ pub(crate) use streams::MAX_STREAMS;
 
 use crate::codec::CqlCodec;
 use crate::error::ConnectionError;
+use crate::metrics::HostMetrics;
 use crate::protocol::frame::{self, Compression, Direction, Frame, FrameFlags};
 use crate::protocol::request::Request;
 use crate::protocol::response::{Response, ResponseEnvelope};
@@ -56,6 +59,8 @@ pub(crate) struct ConnectionConfig {
     pub(crate) queue_len: usize,
     pub(crate) keyspace: Option<String>,
     pub(crate) tcp_nodelay: bool,
+    /// The host's metrics recorder (bytes; read by the execution core per attempt).
+    pub(crate) metrics: Option<Arc<HostMetrics>>,
 }
 
 impl Default for ConnectionConfig {
@@ -75,6 +80,7 @@ impl Default for ConnectionConfig {
             queue_len: 4096,
             keyspace: None,
             tcp_nodelay: true,
+            metrics: None,
         }
     }
 }
@@ -87,6 +93,9 @@ pub(crate) struct RequestError {
     pub(crate) written: bool,
 }
 
+/// A submitted request's pending answer (see [`Connection::submit`]).
+pub(crate) struct Reply(oneshot::Receiver<Result<Frame, RequestError>>);
+
 pub(crate) struct Command {
     pub(crate) frame: BytesMut,
     pub(crate) reply: oneshot::Sender<Result<Frame, RequestError>>,
@@ -98,11 +107,14 @@ pub(crate) struct Shared {
     pub(crate) addr: SocketAddr,
     pub(crate) in_flight: AtomicUsize,
     pub(crate) old_orphans: AtomicUsize,
+    /// Every stream id whose caller gave up, whatever its age (updated each tick).
+    pub(crate) orphans: AtomicUsize,
     pub(crate) bytes_sent: AtomicU64,
     pub(crate) bytes_received: AtomicU64,
-    /// Requests handed to the task by `send_frame` (heartbeats not included).
+    /// Requests handed to the task by `submit` (heartbeats not included).
     pub(crate) requests_sent: AtomicU64,
     pub(crate) recycling: AtomicBool,
+    pub(crate) metrics: Option<Arc<HostMetrics>>,
     broken: OnceLock<ConnectionError>,
     /// Cancelled by the task when it has ended.
     closed: CancellationToken,
@@ -111,11 +123,13 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    fn new(addr: SocketAddr) -> Self {
+    fn new(addr: SocketAddr, metrics: Option<Arc<HostMetrics>>) -> Self {
         Self {
             addr,
             in_flight: AtomicUsize::new(0),
             old_orphans: AtomicUsize::new(0),
+            orphans: AtomicUsize::new(0),
+            metrics,
             bytes_sent: AtomicU64::new(0),
             bytes_received: AtomicU64::new(0),
             requests_sent: AtomicU64::new(0),
@@ -244,7 +258,7 @@ impl Connection {
         } else {
             (None, None)
         };
-        let shared = Arc::new(Shared::new(addr));
+        let shared = Arc::new(Shared::new(addr, config.metrics.clone()));
         let frame_compression = if version.is_v5() {
             None
         } else {
@@ -293,9 +307,19 @@ impl Connection {
         self.shared.in_flight.load(Ordering::Relaxed)
     }
 
-    /// Requests sent on this connection through `send_frame` (heartbeats excluded).
+    /// Requests handed to this connection by `submit` (heartbeats excluded).
     pub(crate) fn requests_sent(&self) -> u64 {
         self.shared.requests_sent.load(Ordering::Relaxed)
+    }
+
+    /// Stream ids abandoned by their callers (any age) and still unanswered.
+    pub(crate) fn orphans(&self) -> usize {
+        self.shared.orphans.load(Ordering::Relaxed)
+    }
+
+    /// The host's metrics recorder, when the session keeps metrics for it.
+    pub(crate) fn host_metrics(&self) -> Option<&Arc<HostMetrics>> {
+        self.shared.metrics.as_ref()
     }
 
     /// Stream ids abandoned by their callers long ago and still unanswered.
@@ -358,6 +382,14 @@ impl Connection {
     /// Sends an encoded request frame and waits for its response frame. Dropping the
     /// returned future is safe: the stream id stays reserved until the node answers.
     pub(crate) async fn send_frame(&self, frame: BytesMut) -> Result<Frame, RequestError> {
+        let rx = self.submit(frame).await?;
+        self.reply(rx).await
+    }
+
+    /// First half of [`send_frame`](Self::send_frame): hands the frame to the
+    /// connection task (waiting while its queue is full). Until this returns, nothing
+    /// was written, so a caller that gives up here may safely go elsewhere.
+    pub(crate) async fn submit(&self, frame: BytesMut) -> Result<Reply, RequestError> {
         let (reply, rx) = oneshot::channel();
         if self.tx.send(Command { frame, reply }).await.is_err() {
             return Err(RequestError {
@@ -366,7 +398,13 @@ impl Connection {
             });
         }
         self.shared.requests_sent.fetch_add(1, Ordering::Relaxed);
-        match rx.await {
+        Ok(Reply(rx))
+    }
+
+    /// Second half of [`send_frame`](Self::send_frame): waits for the response.
+    /// Dropping this future orphans the stream id (never reused before the answer).
+    pub(crate) async fn reply(&self, rx: Reply) -> Result<Frame, RequestError> {
+        match rx.0.await {
             Ok(result) => result,
             // The task always answers before dropping a sender; this is a task panic.
             Err(_) => Err(RequestError {

@@ -156,6 +156,9 @@ impl Core {
                         Ok(0) => return ConnectionError::ClosedByPeer { addr: self.shared.addr },
                         Ok(n) => {
                             self.shared.bytes_received.fetch_add(n as u64, Ordering::Relaxed);
+                            if let Some(m) = &self.shared.metrics {
+                                m.bytes_received(n as u64);
+                            }
                             st.last_read = Instant::now();
                             if let Err(e) = self.handle_input(st) {
                                 return e;
@@ -173,6 +176,9 @@ impl Core {
                         Ok(n) => {
                             st.flushed_total += n as u64;
                             self.shared.bytes_sent.fetch_add(n as u64, Ordering::Relaxed);
+                            if let Some(m) = &self.shared.metrics {
+                                m.bytes_sent(n as u64);
+                            }
                             if st.out.is_empty() {
                                 if let Err(e) = wr.flush().await {
                                     return ConnectionError::io(self.shared.addr, e);
@@ -385,14 +391,16 @@ impl Core {
         }
         // Orphans: ids whose caller gave up long ago and whose response never came.
         let old = self.config.orphan_age;
-        let orphans = st
-            .streams
-            .iter()
-            .filter(|(_, p)| {
-                p.reply.as_ref().is_some_and(|r| r.is_closed())
-                    && now.duration_since(p.sent_at) >= old
-            })
-            .count();
+        let (mut all, mut orphans) = (0, 0);
+        for (_, p) in st.streams.iter() {
+            if p.reply.as_ref().is_some_and(|r| r.is_closed()) {
+                all += 1;
+                if now.duration_since(p.sent_at) >= old {
+                    orphans += 1;
+                }
+            }
+        }
+        self.shared.orphans.store(all, Ordering::Relaxed);
         self.shared.old_orphans.store(orphans, Ordering::Relaxed);
         if orphans > self.config.max_orphans && !st.draining {
             tracing::warn!(addr = %self.shared.addr, orphans, "too many orphaned stream ids; recycling connection");
@@ -436,5 +444,6 @@ impl Core {
             }));
         }
         self.shared.in_flight.store(0, Ordering::Relaxed);
+        self.shared.orphans.store(0, Ordering::Relaxed);
     }
 }

@@ -73,12 +73,8 @@
 //! [`HistogramSnapshot::since`] gives the quantiles of an interval between two snapshots.
 
 mod histogram;
-// The recorders are wired into the pool and execution core by the session layer; until
-// then only tests and the bench use them. Remove these allows once they are wired.
-#[allow(dead_code)]
 mod kinds;
 mod prometheus;
-#[allow(dead_code)]
 mod recorder;
 mod snapshot;
 mod striped;
@@ -90,7 +86,6 @@ mod facade;
 pub use facade::publish_to_metrics_facade;
 pub use histogram::{Bucket, HistogramSnapshot};
 pub use kinds::{ReasonCounts, RetryReason, ServerErrorCounts};
-#[allow(unused_imports)]
 pub(crate) use recorder::{
     HostMetrics, PoolGaugeValues, PoolGauges, RequestOutcome, SessionMetrics,
 };

@@ -3,6 +3,7 @@
 //! the Prometheus text in `prometheus.rs`.
 
 use std::net::SocketAddr;
+use std::time::SystemTime;
 
 use super::histogram::HistogramSnapshot;
 use super::kinds::{ReasonCounts, ServerErrorCounts};
@@ -18,13 +19,13 @@ pub struct MetricsSnapshot {
     pub requests: HistogramSnapshot,
     /// Requests started and not yet finished.
     pub requests_in_flight: u64,
-    /// Finished requests whose caller got an error.
+    /// Finished requests whose caller got an error (or dropped the request first).
     pub requests_failed: u64,
     /// Requests that hit their overall deadline. [java: `cql-client-timeouts`]
     pub client_timeouts: u64,
     /// ERROR responses received, by code, over all attempts.
     pub server_errors: ServerErrorCounts,
-    /// Attempts lost to a connection failure (closed, reset, broken) after being sent.
+    /// Attempts lost to a connection failure (closed, reset, broken), sent or not.
     pub connection_errors: u64,
     /// Requests that failed with NoHostAvailable.
     pub no_host_available: u64,
@@ -52,8 +53,17 @@ pub struct HostMetricsSnapshot {
     pub address: SocketAddr,
     /// The host's data center, when known.
     pub datacenter: Option<String>,
-    /// A short health word from the pool (`"up"`, `"down"`, ...), when it reports one.
+    /// A short health word from the pool (`"up"`, `"down"`, `"unknown"`), when it
+    /// reports one.
     pub state: Option<String>,
+    /// Since when the host has been in `state` (filled by `Session::metrics`).
+    pub state_since: Option<SystemTime>,
+    /// Why the host is down: the last connection error (filled by `Session::metrics`).
+    pub down_reason: Option<String>,
+    /// The host's rack, when known (filled by `Session::metrics`).
+    pub rack: Option<String>,
+    /// The host's Cassandra version, when known (filled by `Session::metrics`).
+    pub release_version: Option<String>,
     /// Open connections to the host. [java: `pool.open-connections`]
     pub open_connections: u64,
     /// Requests written to the host and not yet answered. [java: `pool.in-flight`]
@@ -86,6 +96,10 @@ impl HostMetricsSnapshot {
             address,
             datacenter: None,
             state: None,
+            state_since: None,
+            down_reason: None,
+            rack: None,
+            release_version: None,
             open_connections: 0,
             in_flight: 0,
             available_streams: 0,

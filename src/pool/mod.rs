@@ -8,6 +8,9 @@
 
 mod refill;
 
+pub(crate) use refill::Backoff;
+
+use std::fmt;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
@@ -15,7 +18,8 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::connection::{Connection, ConnectionConfig};
+use crate::connection::{Connection, ConnectionConfig, MAX_STREAMS};
+use crate::metrics::{HostMetrics, PoolGaugeValues, PoolGauges, SessionMetrics};
 
 /// Pool settings shared by every host.
 #[derive(Debug, Clone)]
@@ -25,6 +29,8 @@ pub(crate) struct PoolConfig {
     pub(crate) connections_per_host: usize,
     pub(crate) reconnect_base: Duration,
     pub(crate) reconnect_max: Duration,
+    /// The session's metrics: each pool registers its host there.
+    pub(crate) metrics: Option<Arc<SessionMetrics>>,
 }
 
 impl Default for PoolConfig {
@@ -34,6 +40,7 @@ impl Default for PoolConfig {
             connections_per_host: 1,
             reconnect_base: Duration::from_millis(100),
             reconnect_max: Duration::from_secs(10),
+            metrics: None,
         }
     }
 }
@@ -51,6 +58,21 @@ pub enum HostState {
         /// The last connection error, as text.
         reason: String,
     },
+    /// The load-balancing policy ignores the host (`HostDistance::Ignored`): no pool,
+    /// no requests.
+    Ignored,
+}
+
+/// Told of every state change of a pool (the cluster layer turns it into host events).
+pub(crate) type StateListener = Arc<dyn Fn(SocketAddr, &HostState) + Send + Sync>;
+
+/// Wraps the listener so `PoolShared` stays `Debug`.
+pub(crate) struct Listener(pub(crate) Option<StateListener>);
+
+impl fmt::Debug for Listener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() { "Listener" } else { "None" })
+    }
 }
 
 #[derive(Debug)]
@@ -75,6 +97,34 @@ pub(crate) struct PoolShared {
     pub(crate) shutdown: CancellationToken,
     /// Keyspace to `USE` on new connections (set by the session).
     pub(crate) keyspace: Mutex<Option<String>>,
+    /// Told of state changes (outside the health lock).
+    pub(crate) listener: Listener,
+    /// This host's metrics recorder (handed to every connection).
+    pub(crate) metrics: Option<Arc<HostMetrics>>,
+}
+
+impl PoolGauges for PoolShared {
+    fn pool_gauges(&self) -> PoolGaugeValues {
+        let mut v = PoolGaugeValues::default();
+        if let Ok(conns) = self.conns.read() {
+            let max = self.config.connection.max_streams.min(MAX_STREAMS) as u64;
+            for c in conns.iter().filter(|c| c.is_usable()) {
+                let in_use = c.in_flight() as u64;
+                let orphans = c.orphans() as u64;
+                v.open_connections += 1;
+                v.in_flight += in_use.saturating_sub(orphans);
+                v.orphaned_streams += orphans;
+                v.available_streams += max.saturating_sub(in_use);
+            }
+        }
+        v.state = self.health.lock().ok().map(|h| match h.state {
+            HostState::Unknown => "unknown",
+            HostState::Up => "up",
+            HostState::Down { .. } => "down",
+            HostState::Ignored => "ignored",
+        });
+        v
+    }
 }
 
 /// The pool of one host. Dropping it (or calling `shutdown`) stops the refill task;
@@ -85,9 +135,15 @@ pub(crate) struct HostPool {
 }
 
 impl HostPool {
-    /// Creates the pool and starts filling it in the background.
-    pub(crate) fn new(addr: SocketAddr, config: PoolConfig) -> Self {
+    /// Creates the pool and starts filling it in the background; `listener` hears
+    /// every state change (Unknown -> Up, Up -> Down with the reason, Down -> Up).
+    pub(crate) fn new(
+        addr: SocketAddr,
+        config: PoolConfig,
+        listener: Option<StateListener>,
+    ) -> Self {
         let keyspace = config.connection.keyspace.clone();
+        let metrics = config.metrics.as_ref().map(|m| m.host(addr, None));
         let shared = Arc::new(PoolShared {
             addr,
             config,
@@ -101,7 +157,13 @@ impl HostPool {
             changed: Notify::new(),
             shutdown: CancellationToken::new(),
             keyspace: Mutex::new(keyspace),
+            listener: Listener(listener),
+            metrics,
         });
+        if let Some(m) = &shared.metrics {
+            let source: Arc<dyn PoolGauges> = shared.clone();
+            m.set_gauge_source(Arc::downgrade(&source));
+        }
         tokio::spawn(refill::run(shared.clone()));
         Self { shared }
     }
@@ -109,6 +171,11 @@ impl HostPool {
     /// The host's address.
     pub(crate) fn addr(&self) -> SocketAddr {
         self.shared.addr
+    }
+
+    /// The host's metrics recorder, when the session keeps metrics.
+    pub(crate) fn host_metrics(&self) -> Option<&Arc<HostMetrics>> {
+        self.shared.metrics.as_ref()
     }
 
     /// The least-busy usable connection, or `None` (and a refill wake-up) when
@@ -158,6 +225,15 @@ impl HostPool {
             .unwrap_or(HostState::Unknown)
     }
 
+    /// Current health and when the pool entered it.
+    pub(crate) fn health(&self) -> (HostState, SystemTime) {
+        self.shared
+            .health
+            .lock()
+            .map(|h| (h.state.clone(), h.since))
+            .unwrap_or((HostState::Unknown, SystemTime::now()))
+    }
+
     /// Open, usable connections.
     pub(crate) fn open_connections(&self) -> usize {
         self.shared
@@ -193,7 +269,18 @@ impl HostPool {
             .unwrap_or_default()
     }
 
-    /// Asks for a reconnection attempt now (e.g. a topology event said the node is up).
+    /// Every connection the pool holds, retiring ones included (for shutdown).
+    pub(crate) fn all_connections(&self) -> Vec<Connection> {
+        self.shared
+            .conns
+            .read()
+            .map(|c| c.to_vec())
+            .unwrap_or_default()
+    }
+
+    /// Asks for a reconnection attempt now (e.g. a topology event said the node is up)
+    /// and restarts the backoff from its base delay: Cassandra announces UP before its
+    /// native transport listens, so the probe may fail and the next ones come quickly.
     pub(crate) fn probe_now(&self) {
         self.shared.probe.notify_one();
     }
@@ -218,5 +305,45 @@ impl HostPool {
 impl Drop for HostPool {
     fn drop(&mut self) {
         self.shutdown();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn unreachable_host_goes_down_once_with_the_reason() {
+        // A port nobody listens on: every attempt is refused at once.
+        let addr = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap()
+        };
+        let heard: Arc<Mutex<Vec<HostState>>> = Arc::default();
+        let h = heard.clone();
+        let listener: StateListener = Arc::new(move |a, s: &HostState| {
+            assert_eq!(a, addr);
+            h.lock().unwrap().push(s.clone());
+        });
+        let config = PoolConfig {
+            reconnect_base: Duration::from_millis(1),
+            reconnect_max: Duration::from_millis(2),
+            ..PoolConfig::default()
+        };
+        let pool = HostPool::new(addr, config, Some(listener));
+        assert!(pool.wait_connected(Duration::from_secs(10)).await.is_none());
+        let reason = pool.down_reason().expect("down");
+        assert!(!reason.is_empty());
+        assert!(pool.pick().is_none());
+        // Several more failed probes: still one Down for listeners.
+        for _ in 0..3 {
+            let changed = pool.shared.changed.notified();
+            pool.probe_now();
+            changed.await;
+        }
+        let heard = heard.lock().unwrap().clone();
+        assert_eq!(heard.len(), 1, "{heard:?}");
+        assert!(matches!(heard[0], HostState::Down { .. }));
+        pool.shutdown();
     }
 }

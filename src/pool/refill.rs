@@ -9,6 +9,7 @@ use futures_util::future::{select_all, FutureExt};
 
 use super::{HostState, PoolShared};
 use crate::connection::Connection;
+use crate::error::ConnectionError;
 
 /// Capped exponential backoff with jitter: the n-th delay is uniform in
 /// `[d/2, d]` where `d = min(max, base * 2^n)`, so a fleet of clients does not
@@ -63,17 +64,29 @@ fn seed_for(shared: &PoolShared) -> u64 {
 }
 
 fn set_state(shared: &PoolShared, state: HostState) {
+    let mut changed = false;
     if let Ok(mut h) = shared.health.lock() {
-        if h.state != state {
+        // A new reason while down is not a new state: listeners hear of Down once.
+        let same = match (&h.state, &state) {
+            (HostState::Down { .. }, HostState::Down { .. }) => true,
+            (a, b) => a == b,
+        };
+        if !same {
             match &state {
                 HostState::Up => tracing::info!(addr = %shared.addr, "host up"),
                 HostState::Down { reason } => {
                     tracing::warn!(addr = %shared.addr, %reason, "host down")
                 }
-                HostState::Unknown => {}
+                _ => {}
             }
-            h.state = state;
             h.since = SystemTime::now();
+            changed = true;
+        }
+        h.state = state.clone();
+    }
+    if changed {
+        if let Some(listener) = &shared.listener.0 {
+            listener(shared.addr, &state);
         }
     }
     shared.changed.notify_waiters();
@@ -102,6 +115,7 @@ pub(super) async fn run(shared: Arc<PoolShared>) {
         if have < target {
             let mut conn_cfg = cfg.connection.clone();
             conn_cfg.keyspace = shared.keyspace.lock().ok().and_then(|k| k.clone());
+            conn_cfg.metrics = shared.metrics.clone();
             let attempt = Connection::open(shared.addr, &conn_cfg, false);
             let result = tokio::select! {
                 _ = shared.shutdown.cancelled() => return,
@@ -109,7 +123,14 @@ pub(super) async fn run(shared: Arc<PoolShared>) {
             };
             match result {
                 Ok(opened) => {
+                    tracing::debug!(addr = %shared.addr, version = ?opened.connection.version(), "connection opened");
                     if let Ok(mut conns) = shared.conns.write() {
+                        // Checked under the lock `shutdown` clears: a connection opened
+                        // while the pool was shutting down is closed, never kept.
+                        if shared.shutdown.is_cancelled() {
+                            opened.connection.close();
+                            return;
+                        }
                         conns.push(opened.connection);
                     }
                     backoff.reset();
@@ -118,6 +139,13 @@ pub(super) async fn run(shared: Arc<PoolShared>) {
                 }
                 Err(e) => {
                     tracing::debug!(addr = %shared.addr, error = %e, "connection attempt failed");
+                    if let Some(m) = &shared.metrics {
+                        match e {
+                            ConnectionError::AuthFailed { .. }
+                            | ConnectionError::AuthRequired { .. } => m.auth_error(),
+                            _ => m.connection_init_error(),
+                        }
+                    }
                     if prune(&shared) == 0 {
                         set_state(
                             &shared,
@@ -132,7 +160,7 @@ pub(super) async fn run(shared: Arc<PoolShared>) {
                     tokio::select! {
                         _ = shared.shutdown.cancelled() => return,
                         _ = tokio::time::sleep(delay) => {}
-                        _ = shared.probe.notified() => {}
+                        _ = shared.probe.notified() => backoff.reset(),
                     }
                     continue;
                 }
@@ -155,7 +183,7 @@ pub(super) async fn run(shared: Arc<PoolShared>) {
             _ = shared.shutdown.cancelled() => return,
             _ = any_closed => {}
             _ = shared.wake.notified() => {}
-            _ = shared.probe.notified() => {}
+            _ = shared.probe.notified() => backoff.reset(),
         }
     }
 }

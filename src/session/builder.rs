@@ -10,10 +10,12 @@ use crate::cluster::{
     AddressTranslator, ClusterConfig, DefaultPolicy, IdentityTranslator, LoadBalancingPolicy,
 };
 use crate::connection::{Authenticator, ConnectionConfig, PlainTextAuthenticator};
-use crate::error::Error;
+use crate::error::{Error, SetupError};
+use crate::metrics::SessionMetrics;
 use crate::pool::PoolConfig;
 use crate::protocol::frame::Compression;
 use crate::protocol::ProtocolVersion;
+use crate::session::observe::RequestObserver;
 use crate::session::retry::{DefaultRetryPolicy, RetryPolicy};
 use crate::Consistency;
 
@@ -68,6 +70,7 @@ pub struct SessionBuilder {
     close_deadline: Duration,
     heartbeat_interval: Option<Duration>,
     max_queued_requests: usize,
+    observer: Option<Arc<dyn RequestObserver>>,
 }
 
 impl Default for SessionBuilder {
@@ -100,7 +103,15 @@ impl SessionBuilder {
             close_deadline: defaults::CLOSE_DEADLINE,
             heartbeat_interval: Some(defaults::HEARTBEAT_INTERVAL),
             max_queued_requests: defaults::MAX_CONCURRENT_REQUESTS,
+            observer: None,
         }
+    }
+
+    /// Receives the history of every request (each attempt and the end; see
+    /// [`RequestObserver`]). Unset by default, which costs nothing.
+    pub fn request_observer(mut self, observer: Arc<dyn RequestObserver>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// Where to connect first: `host:port`, an IP, or a host name (resolved at start).
@@ -246,7 +257,7 @@ impl SessionBuilder {
     /// cluster and starts a connection pool per host.
     pub async fn build(self) -> Result<Session, Error> {
         if self.contact_points.is_empty() {
-            return Err(Error::Setup("no contact points given".into()));
+            return Err(Error::Setup(SetupError::NoContactPoints));
         }
         let connection = ConnectionConfig {
             version: match self.version {
@@ -264,37 +275,14 @@ impl SessionBuilder {
             keyspace: self.keyspace.clone(),
             ..ConnectionConfig::default()
         };
+        let metrics = Arc::new(SessionMetrics::new());
         let pool = PoolConfig {
+            metrics: Some(metrics.clone()),
             connection,
             connections_per_host: self.connections_per_host,
             reconnect_base: defaults::RECONNECT_BASE,
             reconnect_max: defaults::RECONNECT_MAX,
         };
-        let cluster_config = ClusterConfig {
-            contact_points: self.contact_points.clone(),
-            default_port: self.port,
-            pool,
-            translator: self.translator.clone(),
-        };
-        let connect = crate::cluster::Cluster::connect(cluster_config);
-        let cluster =
-            match tokio::time::timeout(self.connect_timeout.saturating_mul(2), connect).await {
-                Ok(Ok(c)) => c,
-                Ok(Err(failures)) => {
-                    let detail: Vec<String> =
-                        failures.iter().map(|(a, e)| format!("{a}: {e}")).collect();
-                    return Err(Error::Setup(format!(
-                        "no contact point could be reached ({})",
-                        detail.join("; ")
-                    )));
-                }
-                Err(_) => {
-                    return Err(Error::Setup(format!(
-                        "connecting to the cluster took longer than {:?}",
-                        self.connect_timeout.saturating_mul(2)
-                    )))
-                }
-            };
         let load_balancing = match self.load_balancing {
             Some(p) => p,
             None => {
@@ -305,6 +293,24 @@ impl SessionBuilder {
                 Arc::new(b.build())
             }
         };
+        let cluster_config = ClusterConfig {
+            contact_points: self.contact_points.clone(),
+            default_port: self.port,
+            pool,
+            translator: self.translator.clone(),
+            policy: load_balancing.clone(),
+        };
+        let connect = crate::cluster::Cluster::connect(cluster_config);
+        let cluster =
+            match tokio::time::timeout(self.connect_timeout.saturating_mul(2), connect).await {
+                Ok(Ok(c)) => c,
+                Ok(Err(failures)) => return Err(Error::Setup(SetupError::ContactPoints(failures))),
+                Err(_) => {
+                    return Err(Error::Setup(SetupError::Timeout(
+                        self.connect_timeout.saturating_mul(2),
+                    )))
+                }
+            };
         let config = SessionConfig {
             consistency: self.consistency,
             serial_consistency: self.serial_consistency,
@@ -315,6 +321,8 @@ impl SessionBuilder {
             max_queued_requests: self.max_queued_requests,
             load_balancing,
             retry: self.retry,
+            metrics,
+            observer: self.observer,
         };
         let session = Session::from_parts(cluster, config, self.keyspace);
         // Wait (bounded) until some pool has a connection, so the first request does

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::SessionInner;
 use crate::cluster::{routing_token, RoutingInfo};
@@ -22,6 +23,7 @@ use crate::protocol::request::{
     Prepare, Query, QueryParameters, Request, SerializedValues, Values,
 };
 use crate::protocol::response::{Response, ResponseEnvelope, ResultBody};
+use crate::session::observe::{AttemptOutcome, Recorder};
 use crate::session::retry::{RetryCause, RetryDecision, RetryRequest};
 use crate::statement::{BatchEntry, BatchKind, PreparedStatement, ResultMetadata};
 use crate::Consistency;
@@ -132,6 +134,7 @@ impl Job<'_> {
         &'p self,
         consistency: Consistency,
         meta: &'p Option<ResultMetadata>,
+        full_metadata: bool,
     ) -> Request<'p> {
         match &self.payload {
             Payload::Query { text, values } => {
@@ -140,7 +143,7 @@ impl Job<'_> {
             Payload::Execute { prepared, values } => {
                 let meta_id = meta.as_ref().and_then(|m| m.id.as_deref());
                 // Skip metadata only when we hold it: the server then sends rows alone.
-                let skip = meta.as_ref().is_some_and(|m| !m.columns.is_empty());
+                let skip = !full_metadata && meta.as_ref().is_some_and(|m| !m.columns.is_empty());
                 Request::Execute(Execute::new(
                     Cow::Borrowed(&prepared.shared.id[..]),
                     meta_id.map(Cow::Borrowed),
@@ -192,8 +195,17 @@ enum Step {
 }
 
 impl SessionInner {
-    /// Runs `job` to completion: success, a final error, or `NoHostAvailable`.
+    /// Runs `job` to completion: success, a final error, or `NoHostAvailable`;
+    /// recorded (metrics, spans, observer) by `observe::Recorder`.
     pub(crate) async fn run(&self, job: &Job<'_>) -> Result<Outcome, Error> {
+        let mut rec = Recorder::start(self, job);
+        let span = rec.span().clone();
+        let result = self.run_plan(job, &mut rec).instrument(span).await;
+        rec.finish(&result);
+        result
+    }
+
+    async fn run_plan(&self, job: &Job<'_>, rec: &mut Recorder<'_>) -> Result<Outcome, Error> {
         let _permit = self.admit(job.deadline, job.started).await?;
         let view = self.cluster.view();
         let routing = job.routing();
@@ -203,39 +215,64 @@ impl SessionInner {
         let mut consistency = job.consistency;
         let mut host = plan.next().map(|h| h.address());
         while let Some(addr) = host {
+            // Never send a request whose deadline has already passed.
+            if Instant::now() >= job.deadline {
+                return Err(timeout(job, &attempts));
+            }
+            if self.is_torn_down() {
+                return Err(closed(&attempts));
+            }
             let conn = match self.cluster.pool(addr).map(|p| p.pick().ok_or(p)) {
                 Some(Ok(c)) => c,
                 Some(Err(pool)) => {
                     let reason = pool.down_reason().unwrap_or_else(|| "connecting".into());
                     attempts.push(no_connection(addr, reason));
+                    rec.no_connection(
+                        addr,
+                        pool.host_metrics(),
+                        &attempts[attempts.len() - 1].error,
+                    );
                     host = plan.next().map(|h| h.address());
                     continue;
                 }
                 None => {
                     attempts.push(no_connection(addr, "host has no pool".into()));
+                    rec.no_connection(addr, None, &attempts[attempts.len() - 1].error);
                     host = plan.next().map(|h| h.address());
                     continue;
                 }
             };
             let t0 = Instant::now();
-            let step = self.attempt(job, &conn, consistency).await;
+            let span = rec.attempt_start(addr, conn.host_metrics());
+            let step = self.attempt(job, &conn, consistency).instrument(span).await;
             let (error, written) = match step {
-                Ok(Step::Done(outcome)) => return Ok(*outcome),
+                Ok(Step::Done(outcome)) => {
+                    rec.attempt_end(AttemptOutcome::Success, true, None);
+                    return Ok(*outcome);
+                }
                 Ok(Step::Failed { error, written }) => (error, written),
-                Err(final_error) => return Err(final_error),
+                Err(final_error) => {
+                    let written = !matches!(final_error, Error::InvalidRequest(_));
+                    rec.attempt_end(AttemptOutcome::Fatal(&final_error), written, None);
+                    return Err(final_error);
+                }
             };
-            if Instant::now() >= job.deadline {
-                attempts.push(Attempt {
-                    host: addr,
-                    error,
-                    elapsed: t0.elapsed(),
-                    written,
-                });
-                return Err(timeout(job, &attempts));
+            attempts.push(Attempt {
+                host: addr,
+                error,
+                elapsed: t0.elapsed(),
+                written,
+            });
+            // close() cut the connections: the request ends here, honestly.
+            if self.is_torn_down() {
+                let last = &attempts[attempts.len() - 1];
+                rec.attempt_end(AttemptOutcome::Failed(&last.error), written, None);
+                return Err(closed(&attempts));
             }
-            let cause = match &error {
+            let last = &attempts[attempts.len() - 1];
+            let cause = match &last.error {
                 AttemptError::Server(e) => RetryCause::Server(&e.kind),
-                AttemptError::Timeout(_) => RetryCause::AttemptTimeout,
+                AttemptError::Timeout(_) if written => RetryCause::AttemptTimeout,
                 _ => RetryCause::Connection { written },
             };
             let decision = if retry_count >= MAX_RETRIES {
@@ -248,19 +285,17 @@ impl SessionInner {
                     consistency,
                 })
             };
-            tracing::debug!(host = %addr, %error, written, ?decision, "attempt failed");
+            tracing::debug!(host = %addr, error = %last.error, written, ?decision, "attempt failed");
+            rec.attempt_end(AttemptOutcome::Failed(&last.error), written, Some(decision));
             retry_count += 1;
-            attempts.push(Attempt {
-                host: addr,
-                error,
-                elapsed: t0.elapsed(),
-                written,
-            });
-            match decision {
-                RetryDecision::RetrySameHost(c) => consistency = c.unwrap_or(consistency),
+            let retry = match decision {
+                RetryDecision::RetrySameHost(c) => {
+                    consistency = c.unwrap_or(consistency);
+                    Some(addr)
+                }
                 RetryDecision::RetryNextHost(c) => {
                     consistency = c.unwrap_or(consistency);
-                    host = plan.next().map(|h| h.address());
+                    plan.next().map(|h| h.address())
                 }
                 RetryDecision::Ignore => {
                     return Ok(Outcome {
@@ -270,45 +305,65 @@ impl SessionInner {
                         metadata: None,
                     })
                 }
-                _ => return Err(final_error(attempts)),
+                _ => return Err(final_error(job, attempts)),
+            };
+            // The overall deadline covers every retry: past it, say how far we got
+            // (a final answer such as a syntax error was returned above regardless).
+            if Instant::now() >= job.deadline {
+                return Err(timeout(job, &attempts));
             }
+            host = retry;
         }
         Err(Error::NoHostAvailable(NoHostAvailable { attempts }))
     }
 
     /// One attempt on one connection (with a transparent re-prepare when the node
-    /// forgot the statement). `Err` is final: no retry can help.
+    /// forgot the statement, and one resend with full metadata when the cached result
+    /// metadata turns out stale). `Err` is final: no retry can help.
     async fn attempt(
         &self,
         job: &Job<'_>,
         conn: &Connection,
         consistency: Consistency,
     ) -> Result<Step, Error> {
+        let t0 = Instant::now();
         let attempt_deadline = match self.config.attempt_timeout {
-            Some(t) => job.deadline.min(Instant::now() + t),
+            Some(t) => job.deadline.min(t0 + t),
             None => job.deadline,
         };
+        let timed_out = |written| {
+            Ok(Step::Failed {
+                error: AttemptError::Timeout(attempt_deadline.saturating_duration_since(t0)),
+                written,
+            })
+        };
         let mut reprepared = false;
+        let mut full_metadata = false;
         loop {
             let meta = match &job.payload {
                 Payload::Execute { prepared, .. } => Some(prepared.result_metadata()),
                 _ => None,
             };
-            let request = job.request(consistency, &meta);
+            let request = job.request(consistency, &meta, full_metadata);
             let frame = conn
                 .encode(&request, job.tracing)
                 .map_err(|e| Error::InvalidRequest(e.to_string()))?;
             drop(request);
-            let sent = tokio::time::timeout_at(attempt_deadline, conn.send_frame(frame)).await;
-            let frame = match sent {
-                Err(_) => {
+            // Waiting for room in the connection's queue: nothing is written yet.
+            let reply = match tokio::time::timeout_at(attempt_deadline, conn.submit(frame)).await {
+                Err(_) => return timed_out(false),
+                Ok(Err(e)) => {
                     return Ok(Step::Failed {
-                        error: AttemptError::Timeout(
-                            attempt_deadline.saturating_duration_since(job.started),
-                        ),
-                        written: true,
+                        error: AttemptError::Connection(e.error),
+                        written: e.written,
                     })
                 }
+                Ok(Ok(reply)) => reply,
+            };
+            // From here the frame may reach the socket at any moment; a timeout
+            // orphans the stream id (the connection keeps it until the answer).
+            let frame = match tokio::time::timeout_at(attempt_deadline, conn.reply(reply)).await {
+                Err(_) => return timed_out(true),
                 Ok(Err(e)) => {
                     return Ok(Step::Failed {
                         error: AttemptError::Connection(e.error),
@@ -317,6 +372,7 @@ impl SessionInner {
                 }
                 Ok(Ok(frame)) => frame,
             };
+            tracing::Span::current().record("stream", frame.header.stream);
             let host = conn.addr();
             let (envelope, response) = match parse_response(&frame) {
                 Ok(r) => r,
@@ -332,6 +388,15 @@ impl SessionInner {
             }
             match response {
                 Response::Result(result) => {
+                    if !full_metadata && stale_metadata(job, &result, meta.as_ref()) {
+                        // Rows came without metadata and with another column count
+                        // than ours (v4 has no metadata id to tell us): reading them
+                        // with our columns would misplace values. Reading again is
+                        // safe (a statement returning rows without an [applied]
+                        // column is a SELECT), this time asking for the metadata.
+                        full_metadata = true;
+                        continue;
+                    }
                     let metadata = self.absorb_metadata(job, &result, meta);
                     return Ok(Step::Done(Box::new(Outcome {
                         envelope,
@@ -343,10 +408,20 @@ impl SessionInner {
                 Response::Error(body) => {
                     let err = Box::new(ServerError::from_body(host, body));
                     if let (ServerErrorKind::Unprepared { .. }, false) = (&err.kind, reprepared) {
-                        if let Some(text) = unprepared_text(job, &err) {
+                        if let Some(prepared) = unprepared_statement(job, &err) {
                             reprepared = true;
-                            self.reprepare(conn, text, attempt_deadline).await?;
-                            continue;
+                            // UNPREPARED: the node did not execute the request, so a
+                            // failed re-prepare leaves it unwritten for the policy.
+                            match self.reprepare(conn, prepared, attempt_deadline).await {
+                                Ok(()) => continue,
+                                Err(RepreparedFailed::Final(e)) => return Err(e),
+                                Err(RepreparedFailed::Attempt(error)) => {
+                                    return Ok(Step::Failed {
+                                        error,
+                                        written: false,
+                                    })
+                                }
+                            }
                         }
                     }
                     return Ok(Step::Failed {
@@ -364,7 +439,9 @@ impl SessionInner {
         }
     }
 
-    /// v5 METADATA_CHANGED: remember the new result metadata for later executions.
+    /// Remembers result metadata the node sent with an EXECUTE's rows when it is
+    /// new to us: v5 METADATA_CHANGED (with its new id), or full metadata we asked for
+    /// after finding ours stale.
     fn absorb_metadata(
         &self,
         job: &Job<'_>,
@@ -375,8 +452,18 @@ impl SessionInner {
             return None;
         };
         if let ResultBody::Rows(rows) = result {
-            if let Some(new_id) = &rows.metadata.new_metadata_id {
-                let m = ResultMetadata::from_rows(Some(new_id.clone()), &rows.metadata);
+            let changed = rows.metadata.new_metadata_id.is_some()
+                || (!rows.metadata.columns.is_empty()
+                    && meta
+                        .as_ref()
+                        .is_some_and(|m| m.columns[..] != rows.metadata.columns[..]));
+            if changed {
+                let id = rows
+                    .metadata
+                    .new_metadata_id
+                    .clone()
+                    .or_else(|| meta.as_ref().and_then(|m| m.id.clone()));
+                let m = ResultMetadata::from_rows(id, &rows.metadata);
                 prepared.update_result_metadata(m.clone());
                 return Some(m);
             }
@@ -384,44 +471,50 @@ impl SessionInner {
         meta
     }
 
+    /// Prepares `prepared` again on `conn` and adopts the node's current result
+    /// metadata (the table may have changed: that is often why it forgot).
     async fn reprepare(
         &self,
         conn: &Connection,
-        text: &str,
+        prepared: &PreparedStatement,
         deadline: Instant,
-    ) -> Result<(), Error> {
+    ) -> Result<(), RepreparedFailed> {
         let host = conn.addr();
-        let req = Request::Prepare(Prepare::new(text));
-        let sent = tokio::time::timeout_at(deadline, conn.send(&req)).await;
-        let frame = match sent {
+        let t0 = Instant::now();
+        let req = Request::Prepare(Prepare::new(&*prepared.shared.text));
+        let frame = match tokio::time::timeout_at(deadline, conn.send(&req)).await {
             Ok(Ok(f)) => f,
-            Ok(Err(e)) => {
-                return Err(Error::Connection {
-                    error: e.error,
-                    written: false,
-                })
-            }
+            Ok(Err(e)) => return Err(RepreparedFailed::Attempt(AttemptError::Connection(e.error))),
             Err(_) => {
-                return Err(Error::Timeout(RequestTimeout {
-                    elapsed: deadline.elapsed(),
-                    attempts: 1,
-                    maybe_executed: false,
-                }))
+                return Err(RepreparedFailed::Attempt(AttemptError::Timeout(
+                    deadline.saturating_duration_since(t0),
+                )))
             }
         };
         match parse_response(&frame) {
-            Ok((_, Response::Result(ResultBody::Prepared(_)))) => Ok(()),
-            Ok((_, Response::Error(e))) => {
-                Err(Error::Server(Box::new(ServerError::from_body(host, e))))
+            Ok((_, Response::Result(ResultBody::Prepared(p)))) => {
+                if p.id != prepared.shared.id {
+                    // The id is a digest of the text and keyspace: a different one
+                    // means we would execute something else than the caller prepared.
+                    return Err(RepreparedFailed::Final(Error::Protocol {
+                        host,
+                        reason: "re-prepare returned another statement id".into(),
+                    }));
+                }
+                prepared.update_result_metadata(ResultMetadata::from_rows(
+                    p.result_metadata_id.clone(),
+                    &p.result_metadata,
+                ));
+                Ok(())
             }
-            Ok((_, other)) => Err(Error::Protocol {
+            Ok((_, Response::Error(e))) => Err(RepreparedFailed::Final(Error::Server(Box::new(
+                ServerError::from_body(host, e),
+            )))),
+            Ok((_, other)) => Err(RepreparedFailed::Final(Error::Protocol {
                 host,
                 reason: format!("unexpected {:?} answer to PREPARE", other.opcode()),
-            }),
-            Err(e) => Err(Error::Protocol {
-                host,
-                reason: e.to_string(),
-            }),
+            })),
+            Err(e) => Err(RepreparedFailed::Attempt(AttemptError::Protocol(e))),
         }
     }
 
@@ -474,16 +567,38 @@ fn no_connection(host: SocketAddr, reason: String) -> Attempt {
     }
 }
 
+enum RepreparedFailed {
+    /// No retry can help (the statement is now invalid, a protocol violation).
+    Final(Error),
+    /// The attempt failed; the policy may move on.
+    Attempt(AttemptError),
+}
+
 fn timeout(job: &Job<'_>, attempts: &[Attempt]) -> Error {
     Error::Timeout(RequestTimeout {
         elapsed: job.started.elapsed(),
         attempts: attempts.len(),
-        maybe_executed: attempts.iter().any(|a| a.written),
+        maybe_executed: attempts.iter().any(Attempt::maybe_executed),
     })
 }
 
+/// The answer of a request cut by `close()`: `Closed`, unless an attempt was
+/// written, in which case the caller must learn that it may have run.
+fn closed(attempts: &[Attempt]) -> Error {
+    match attempts.iter().rev().find(|a| a.maybe_executed()) {
+        Some(a) => Error::Connection {
+            error: match &a.error {
+                AttemptError::Connection(e) => e.clone(),
+                _ => crate::error::ConnectionError::Closed,
+            },
+            written: true,
+        },
+        None => Error::Closed,
+    }
+}
+
 /// The error of the last attempt, as the caller sees it when the policy gives up.
-fn final_error(mut attempts: Vec<Attempt>) -> Error {
+fn final_error(job: &Job<'_>, mut attempts: Vec<Attempt>) -> Error {
     let Some(last) = attempts.pop() else {
         return Error::NoHostAvailable(NoHostAvailable { attempts });
     };
@@ -493,11 +608,10 @@ fn final_error(mut attempts: Vec<Attempt>) -> Error {
             error,
             written: last.written,
         },
-        AttemptError::Timeout(_) => Error::Timeout(RequestTimeout {
-            elapsed: last.elapsed,
-            attempts: attempts.len() + 1,
-            maybe_executed: true,
-        }),
+        AttemptError::Timeout(_) => {
+            attempts.push(last);
+            timeout(job, &attempts)
+        }
         AttemptError::Protocol(e) => Error::Protocol {
             host: last.host,
             reason: e.to_string(),
@@ -509,17 +623,29 @@ fn final_error(mut attempts: Vec<Attempt>) -> Error {
     }
 }
 
-/// The text to re-prepare when a node answers UNPREPARED for our statement.
-fn unprepared_text<'a>(job: &'a Job<'_>, err: &ServerError) -> Option<&'a str> {
+/// True when an EXECUTE sent without result metadata got rows whose column count
+/// differs from the metadata we hold.
+fn stale_metadata(job: &Job<'_>, result: &ResultBody, meta: Option<&ResultMetadata>) -> bool {
+    let (Payload::Execute { prepared, .. }, ResultBody::Rows(rows), Some(meta)) =
+        (&job.payload, result, meta)
+    else {
+        return false;
+    };
+    !prepared.shared.is_lwt
+        && rows.metadata.columns.is_empty()
+        && rows.metadata.new_metadata_id.is_none()
+        && rows.metadata.columns_count != meta.columns.len()
+}
+
+/// The prepared statement to prepare again when a node answers UNPREPARED for it.
+fn unprepared_statement<'a>(job: &'a Job<'_>, err: &ServerError) -> Option<&'a PreparedStatement> {
     let ServerErrorKind::Unprepared { id } = &err.kind else {
         return None;
     };
     match &job.payload {
-        Payload::Execute { prepared, .. } if prepared.shared.id == *id => {
-            Some(&prepared.shared.text)
-        }
+        Payload::Execute { prepared, .. } if prepared.shared.id == *id => Some(prepared),
         Payload::Batch { entries, .. } => entries.iter().find_map(|e| match e {
-            BatchEntry::Prepared(p) if p.shared.id == *id => Some(&*p.shared.text),
+            BatchEntry::Prepared(p) if p.shared.id == *id => Some(p),
             _ => None,
         }),
         _ => None,

@@ -6,7 +6,11 @@
 mod builder;
 pub mod defaults;
 pub(crate) mod execute;
+mod hosts;
+mod metrics;
+pub(crate) mod observe;
 mod paging;
+mod query_trace;
 mod result;
 pub(crate) mod retry;
 
@@ -22,7 +26,12 @@ pub use builder::SessionBuilder;
 pub(crate) mod builder_types {
     pub use super::builder::ProtocolVersionChoice;
 }
+#[cfg(feature = "unstable-protocol")]
+#[doc(hidden)]
+pub use observe::bench_support as observe_bench_support;
+pub use observe::{AttemptOutcome, AttemptRecord, RequestKind, RequestObserver, RequestRecord};
 pub use paging::{PageStream, PagedStatement, Progress, RowStream, StreamConfig};
+pub use query_trace::{QueryTrace, TraceEvent};
 pub use result::{PagingState, QueryResult};
 
 use crate::cluster::{Cluster, LoadBalancingPolicy};
@@ -49,6 +58,9 @@ pub(crate) struct SessionConfig {
     pub(crate) max_queued_requests: usize,
     pub(crate) load_balancing: Arc<dyn LoadBalancingPolicy>,
     pub(crate) retry: Arc<dyn RetryPolicy>,
+    /// The session's metrics (also handed to the pools).
+    pub(crate) metrics: Arc<crate::metrics::SessionMetrics>,
+    pub(crate) observer: Option<Arc<dyn observe::RequestObserver>>,
 }
 
 pub(crate) struct SessionInner {
@@ -58,7 +70,10 @@ pub(crate) struct SessionInner {
     prepared: Mutex<HashMap<(Option<String>, String), PreparedStatement>>,
     pub(crate) limiter: Semaphore,
     pub(crate) waiting: AtomicUsize,
+    pub(crate) observability: observe::Observability,
     closed: AtomicBool,
+    /// Set by `close()` once the drain deadline passed and connections are being cut.
+    torn_down: AtomicBool,
     close_done: OnceCell<()>,
 }
 
@@ -74,6 +89,11 @@ impl std::fmt::Debug for SessionInner {
 impl SessionInner {
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
+    }
+
+    /// True once `close()` started cutting connections: no attempt may start.
+    pub(crate) fn is_torn_down(&self) -> bool {
+        self.torn_down.load(Ordering::Acquire)
     }
 }
 
@@ -113,8 +133,11 @@ impl Session {
         keyspace: Option<String>,
     ) -> Self {
         let permits = defaults::MAX_CONCURRENT_REQUESTS;
+        let observability =
+            observe::Observability::new(config.metrics.clone(), config.observer.clone());
         Self {
             inner: Arc::new(SessionInner {
+                observability,
                 cluster,
                 config,
                 keyspace: RwLock::new(keyspace),
@@ -122,6 +145,7 @@ impl Session {
                 limiter: Semaphore::new(permits),
                 waiting: AtomicUsize::new(0),
                 closed: AtomicBool::new(false),
+                torn_down: AtomicBool::new(false),
                 close_done: OnceCell::new(),
             }),
         }
@@ -270,6 +294,10 @@ impl Session {
                 m.clear();
             }
             m.insert(key, prepared.clone());
+            self.inner
+                .observability
+                .metrics
+                .prepared_cached(m.len() as u64);
         }
         Ok(prepared)
     }
@@ -364,9 +392,11 @@ impl Session {
     async fn run(&self, job: &Job<'_>) -> Result<execute::Outcome, Error> {
         let outcome = self.inner.run(job).await?;
         if matches!(outcome.result, ResultBody::SchemaChange(_)) {
+            // The wait is part of the request: its deadline bounds it too.
+            let left = job.deadline.saturating_duration_since(Instant::now());
             self.inner
                 .cluster
-                .await_schema_agreement(outcome.host, defaults::SCHEMA_AGREEMENT_TIMEOUT)
+                .await_schema_agreement(outcome.host, defaults::SCHEMA_AGREEMENT_TIMEOUT.min(left))
                 .await;
         }
         Ok(outcome)
@@ -400,19 +430,22 @@ impl Session {
                     p.forget();
                 }
                 inner.limiter.close();
-                let conns: Vec<_> = inner
+                inner.torn_down.store(true, Ordering::Release);
+                // Every connection, usable or retiring, and the control connection.
+                let mut conns: Vec<_> = inner
                     .cluster
                     .pools()
                     .iter()
-                    .flat_map(|p| p.connections())
+                    .flat_map(|p| p.all_connections())
                     .collect();
+                conns.extend(inner.cluster.control());
                 inner.cluster.shutdown();
                 for c in &conns {
                     c.close();
                 }
+                // The tasks end at once on close(); the bound only guards a stuck task.
                 for c in &conns {
-                    let _ = tokio::time::timeout_at(deadline + Duration::from_secs(1), c.closed())
-                        .await;
+                    let _ = tokio::time::timeout(Duration::from_secs(1), c.closed()).await;
                 }
             })
             .await;

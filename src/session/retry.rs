@@ -253,6 +253,27 @@ mod tests {
             decide(RetryCause::Server(&bs), false, 0),
             RetryNextHost(None)
         );
+        assert_eq!(
+            decide(RetryCause::Server(&bs), true, 4),
+            RetryNextHost(None)
+        );
+        let tr = ServerErrorKind::TruncateError;
+        assert_eq!(
+            decide(RetryCause::Server(&tr), true, 0),
+            RetryNextHost(None)
+        );
+        assert_eq!(decide(RetryCause::Server(&tr), false, 0), Fail);
+    }
+
+    #[test]
+    fn unlogged_batch_write_timeout_is_never_retried() {
+        let e = write_timeout(WriteType::UnloggedBatch);
+        for (idempotent, n) in [(true, 0), (false, 0), (true, 1)] {
+            assert_eq!(
+                decide(RetryCause::Server(&e), idempotent, n),
+                RetryDecision::Fail
+            );
+        }
     }
 
     #[test]
@@ -262,6 +283,14 @@ mod tests {
             ServerErrorKind::Invalid,
             ServerErrorKind::Unauthorized,
             ServerErrorKind::ServerError,
+            ServerErrorKind::ConfigError,
+            ServerErrorKind::AlreadyExists {
+                keyspace: "ks".into(),
+                table: "t".into(),
+            },
+            ServerErrorKind::Unprepared {
+                id: bytes::Bytes::from_static(b"id"),
+            },
             ServerErrorKind::ReadFailure {
                 consistency: Consistency::One,
                 received: 0,

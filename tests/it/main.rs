@@ -6,10 +6,18 @@
 // File locking (1.89) is used by the test harness only; the library keeps its MSRV.
 #![allow(clippy::incompatible_msrv)]
 
+mod auth;
+mod cluster;
+mod connection;
 mod faults;
 mod harness;
+mod observe;
+mod observe_spans;
 mod paging;
 mod session_basic;
+mod session_faults;
+mod session_load;
+mod session_rules;
 mod smoke;
 mod types;
 mod types_canon;

@@ -1,0 +1,354 @@
+//! Faults in the middle of a write load (under `harness::exclusive()`): node 2 frozen
+//! (SIGSTOP) or reset (iptables REJECT) while idempotent inserts and non-idempotent
+//! counter increments run. Proves that no non-idempotent write was retried after it
+//! was written (retry decisions, every error's attempts, and the counters themselves:
+//! never 2, and 0 whenever the driver said the write was not executed), and that
+//! idempotent writes move on to other hosts and succeed.
+
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ringbolt::{Consistency, Error, RetryDecision, Session, Statement};
+use tokio::task::JoinSet;
+
+use crate::faults;
+use crate::harness;
+use crate::session_rules::Recording;
+
+/// Writes done before the fault, during it, and after it is undone.
+const BEFORE: usize = 300;
+const DURING: usize = 900;
+const AFTER: usize = 300;
+const TASKS: usize = 60;
+
+#[derive(Debug)]
+struct Outcome {
+    key: i32,
+    /// 0 before the fault, 1 during, 2 after (by writes done when it started).
+    phase: usize,
+    idempotent: bool,
+    result: Result<(), Error>,
+}
+
+/// Waits (bounded) until every node has coordinated a request, so that the pools
+/// are all connected before a fault is applied.
+async fn all_pools_up(s: &Session) {
+    let t0 = Instant::now();
+    let mut seen = std::collections::HashSet::new();
+    while seen.len() < harness::nodes().len() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "pools never all up: {seen:?}"
+        );
+        let rs = s
+            .query(
+                Statement::new("SELECT key FROM system.local").with_idempotent(true),
+                (),
+            )
+            .await
+            .unwrap();
+        seen.insert(rs.coordinator());
+    }
+}
+
+/// Attempts that may have run, per error (`None`: the error lists no attempts).
+fn attempts_that_may_have_run(e: &Error) -> Option<Vec<bool>> {
+    match e {
+        Error::NoHostAvailable(n) => {
+            Some(n.attempts().iter().map(|a| a.maybe_executed()).collect())
+        }
+        _ => None,
+    }
+}
+
+async fn write_load_through(fault_name: &str, fault: impl FnOnce() -> faults::Fault) {
+    let _x = harness::exclusive().await;
+    // Schema first, on a session without the short attempt timeout (DDL is slow and
+    // not idempotent).
+    let plain = Session::builder()
+        .contact_points(harness::contact_points())
+        .local_dc("datacenter1")
+        .build()
+        .await
+        .unwrap();
+    let ks = harness::keyspace(&plain, "faults", 3).await;
+    plain
+        .query(
+            format!("CREATE TABLE {ks}.c (k int PRIMARY KEY, n counter)"),
+            (),
+        )
+        .await
+        .unwrap();
+    plain
+        .query(
+            format!("CREATE TABLE {ks}.t (k int PRIMARY KEY, v int)"),
+            (),
+        )
+        .await
+        .unwrap();
+    let rec = Recording::new();
+    let s = Session::builder()
+        .contact_points(harness::contact_points())
+        .local_dc("datacenter1")
+        .attempt_timeout(Duration::from_millis(300))
+        .request_timeout(Duration::from_secs(5))
+        .retry_policy(rec.clone())
+        .build()
+        .await
+        .unwrap();
+    all_pools_up(&s).await;
+    let incr = s
+        .prepare(format!("UPDATE {ks}.c SET n = n + 1 WHERE k = ?"))
+        .await
+        .unwrap();
+    let insert = s
+        .prepare(format!("INSERT INTO {ks}.t (k, v) VALUES (?, ?)"))
+        .await
+        .unwrap()
+        .with_idempotent(true);
+    rec.take();
+
+    let next_key = Arc::new(AtomicI32::new(0));
+    let (done_tx, mut done_rx) = tokio::sync::watch::channel(0_usize);
+    let done_tx = Arc::new(done_tx);
+    let total = BEFORE + DURING + AFTER;
+    let mut tasks = JoinSet::new();
+    for _ in 0..TASKS {
+        let (s, incr, insert) = (s.clone(), incr.clone(), insert.clone());
+        let (next_key, done_tx) = (next_key.clone(), done_tx.clone());
+        tasks.spawn(async move {
+            let mut outcomes = Vec::new();
+            loop {
+                let key = next_key.fetch_add(1, Ordering::Relaxed);
+                if key as usize >= total {
+                    return outcomes;
+                }
+                let idempotent = key % 2 == 0;
+                let done = *done_tx.borrow();
+                let phase = usize::from(done >= BEFORE) + usize::from(done >= BEFORE + DURING);
+                let result = if idempotent {
+                    s.execute(&insert, (key, key)).await
+                } else {
+                    s.execute(&incr, (key,)).await
+                };
+                outcomes.push(Outcome {
+                    key,
+                    phase,
+                    idempotent,
+                    result: result.map(|_| ()),
+                });
+                done_tx.send_modify(|n| *n += 1);
+            }
+        });
+    }
+    done_rx.wait_for(|n| *n >= BEFORE).await.unwrap();
+    let t_fault = Instant::now();
+    let guard = fault();
+    done_rx.wait_for(|n| *n >= BEFORE + DURING).await.unwrap();
+    drop(guard);
+    let held = t_fault.elapsed();
+    let mut outcomes = Vec::new();
+    while let Some(r) = tasks.join_next().await {
+        outcomes.extend(r.unwrap());
+    }
+    assert_eq!(outcomes.len(), total);
+
+    // 1. The policy never moved a written non-idempotent request on.
+    let decisions = rec.take();
+    for (cause, idempotent, decision) in &decisions {
+        let written = cause == "connection:written=true" || cause == "attempt-timeout";
+        if written && !idempotent {
+            assert_eq!(*decision, RetryDecision::Fail, "{cause}");
+        }
+    }
+    // 2. Every error of a non-idempotent write: at most its last attempt may have run.
+    let mut errors = std::collections::BTreeMap::<String, usize>::new();
+    for o in &outcomes {
+        let Err(e) = &o.result else { continue };
+        let kind = match e {
+            Error::Server(s) => format!(
+                "phase {} idempotent {} Server({:#x})",
+                o.phase, o.idempotent, s.code
+            ),
+            other => format!(
+                "phase {} idempotent {} {}",
+                o.phase,
+                o.idempotent,
+                format!("{other:?}")
+                    .split(['(', '{', ' '])
+                    .next()
+                    .unwrap_or("")
+            ),
+        };
+        *errors.entry(kind).or_default() += 1;
+        if !o.idempotent {
+            if let Some(ran) = attempts_that_may_have_run(e) {
+                let earlier = &ran[..ran.len().saturating_sub(1)];
+                assert!(!earlier.contains(&true), "retried after written: {e}");
+            }
+        }
+    }
+    let failed_idempotent = outcomes
+        .iter()
+        .filter(|o| o.idempotent && o.result.is_err())
+        .count();
+    let retries = decisions
+        .iter()
+        .filter(|(_, _, d)| !matches!(d, RetryDecision::Fail))
+        .count();
+    eprintln!(
+        "{fault_name}: fault held {held:?} over {DURING} writes; {} retry decisions ({retries} retries); errors by (idempotent, kind): {errors:?}",
+        decisions.len()
+    );
+    assert_eq!(
+        failed_idempotent, 0,
+        "idempotent writes move on and succeed"
+    );
+
+    // 3. The counters: the node may run frozen requests once it resumes, so read until
+    // two reads agree (bounded), then check: successful -> 1; refused ("not
+    // executed") -> 0; never more than 1.
+    let read = plain
+        .prepare(format!("SELECT k, n FROM {ks}.c"))
+        .await
+        .unwrap()
+        .with_consistency(Consistency::All)
+        .with_page_size(5_000);
+    let t_read = Instant::now();
+    let mut previous = None;
+    let counters = loop {
+        let rs = plain.execute(&read, ()).await.unwrap();
+        let mut now = std::collections::HashMap::new();
+        for row in rs.rows_typed::<(i32, i64)>().unwrap() {
+            let (k, n) = row.unwrap();
+            now.insert(k, n);
+        }
+        if previous.as_ref() == Some(&now) {
+            break now;
+        }
+        assert!(
+            t_read.elapsed() < Duration::from_secs(30),
+            "counters never settled"
+        );
+        previous = Some(now);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    for o in outcomes.iter().filter(|o| !o.idempotent) {
+        let n = counters.get(&o.key).copied().unwrap_or(0);
+        assert!(
+            n <= 1,
+            "key {}: counter {n}: a written write ran twice",
+            o.key
+        );
+        match &o.result {
+            Ok(()) => assert_eq!(n, 1, "key {}", o.key),
+            Err(e) if !e.maybe_executed() => assert_eq!(n, 0, "key {}: {e}", o.key),
+            Err(_) => {}
+        }
+    }
+    let ok = outcomes.iter().filter(|o| o.result.is_ok()).count();
+    eprintln!(
+        "{fault_name}: {ok}/{total} writes ok; counters settled {:?} after the fault ended",
+        t_read.elapsed()
+    );
+    s.close().await;
+    let cleanup = Session::builder()
+        .contact_points(harness::contact_points())
+        .build()
+        .await
+        .unwrap();
+    cleanup
+        .query(format!("DROP KEYSPACE {ks}"), ())
+        .await
+        .unwrap();
+    cleanup.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frozen_node_mid_load_no_written_non_idempotent_retry() {
+    write_load_through("SIGSTOP node 2", || faults::pause(2)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reset_node_mid_load_no_written_non_idempotent_retry() {
+    write_load_through("iptables REJECT node 2", || faults::block_reject(2)).await;
+}
+
+/// One request to a frozen node: its deadline covers every attempt, the timeout says
+/// how many ran, and the session recovers once the node is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deadline_covers_attempts_on_a_frozen_cluster() {
+    let _x = harness::exclusive().await;
+    let s = Session::builder()
+        .contact_points(["127.0.0.1:9042".to_owned()])
+        .local_dc("datacenter1")
+        .attempt_timeout(Duration::from_millis(200))
+        .request_timeout(Duration::from_millis(1_500))
+        .build()
+        .await
+        .unwrap();
+    let idempotent = Statement::new("SELECT key FROM system.local").with_idempotent(true);
+    all_pools_up(&s).await;
+    let err = {
+        let _a = faults::pause(1);
+        let _b = faults::pause(2);
+        let _c = faults::pause(3);
+        let t0 = Instant::now();
+        let err = s.query(idempotent.clone(), ()).await.unwrap_err();
+        eprintln!("every node frozen: {err} after {:?}", t0.elapsed());
+        err
+    };
+    match &err {
+        // Each node tried once per plan, each attempt cut at 200 ms, then no host left.
+        Error::NoHostAvailable(n) => {
+            assert_eq!(n.attempts().len(), 3, "{err}");
+            assert!(n.attempts().iter().all(|a| a.written));
+            assert!(n.maybe_executed());
+        }
+        other => panic!("expected NoHostAvailable after three attempt timeouts, got {other:?}"),
+    }
+    // The overall deadline (500 ms) cuts the third 200 ms attempt: a timeout that
+    // says how many attempts ran.
+    let err = {
+        let _a = faults::pause(1);
+        let _b = faults::pause(2);
+        let _c = faults::pause(3);
+        s.query(
+            idempotent.clone().with_timeout(Duration::from_millis(500)),
+            (),
+        )
+        .await
+        .unwrap_err()
+    };
+    match &err {
+        Error::Timeout(t) => {
+            assert!((2..=3).contains(&t.attempts), "{t:?}");
+            assert!(t.maybe_executed);
+            eprintln!("deadline across attempts: {err}");
+        }
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    let non_idempotent = Statement::new("SELECT key FROM system.local");
+    let err = {
+        let _a = faults::pause(1);
+        let _b = faults::pause(2);
+        let _c = faults::pause(3);
+        s.query(non_idempotent.clone(), ()).await.unwrap_err()
+    };
+    match &err {
+        Error::Timeout(t) => {
+            assert_eq!(
+                t.attempts, 1,
+                "a written non-idempotent request stops: {t:?}"
+            );
+            assert!(t.maybe_executed);
+        }
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    // Back: the orphaned stream ids are answered and the session works on.
+    for _ in 0..20 {
+        s.query(idempotent.clone(), ()).await.unwrap();
+    }
+    s.close().await;
+}
