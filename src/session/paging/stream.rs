@@ -7,7 +7,9 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use futures_core::Stream;
@@ -47,6 +49,42 @@ pub(crate) struct Plan {
     pub(crate) progress: Option<ProgressHook>,
 }
 
+/// The waker the in-flight page is polled with: it records that the page has news
+/// and wakes the consumer. Rows are then yielded without polling the page each time
+/// (a poll of the request future per row costs more than decoding the row).
+#[derive(Default)]
+struct PageWake {
+    woken: AtomicBool,
+    consumer: Mutex<Option<Waker>>,
+}
+
+impl PageWake {
+    /// Remembers the waker of the task that reads the stream.
+    fn register(&self, waker: &Waker) {
+        if let Ok(mut w) = self.consumer.lock() {
+            match &mut *w {
+                Some(old) if old.will_wake(waker) => {}
+                slot => *slot = Some(waker.clone()),
+            }
+        }
+    }
+}
+
+impl Wake for PageWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        if let Ok(w) = self.consumer.lock() {
+            if let Some(w) = &*w {
+                w.wake_by_ref();
+            }
+        }
+    }
+}
+
 /// A stream of result pages (`QueryResult`s), from [`Session::stream`].
 ///
 /// Pages are fetched one at a time through the session's execution core (same
@@ -64,6 +102,9 @@ pub struct PageStream {
     /// Pages received and not yet handed to the caller.
     ready: VecDeque<QueryResult>,
     inflight: Option<PageFuture>,
+    wake: Arc<PageWake>,
+    /// `wake` as a `Waker`, made once.
+    waker: Waker,
     /// Where the next request starts.
     next_state: Option<PagingState>,
     /// The server announced more pages after the last one received.
@@ -93,11 +134,14 @@ impl std::fmt::Debug for PageStream {
 impl PageStream {
     pub(crate) fn new(fetcher: Fetcher, plan: Plan, start: Option<PagingState>) -> Self {
         let nothing = plan.max_pages == Some(0) || plan.max_rows == Some(0);
+        let wake = Arc::new(PageWake::default());
         Self {
             fetcher,
             plan,
             ready: VecDeque::new(),
             inflight: None,
+            waker: Waker::from(wake.clone()),
+            wake,
             next_state: start.clone(),
             more: !nothing,
             fetched_pages: 0,
@@ -117,11 +161,14 @@ impl PageStream {
         std::future::poll_fn(|cx| {
             self.drive(cx, 0);
             // ready once a page (or a failure) is in, not waiting for the prefetch
-            if self.ready.is_empty() && self.inflight.is_some() {
-                Poll::Pending
-            } else {
-                Poll::Ready(())
+            while self.ready.is_empty() && self.inflight.is_some() {
+                self.wake.register(cx.waker());
+                if !self.wake.woken.load(Ordering::Acquire) {
+                    return Poll::Pending;
+                }
+                self.drive(cx, 0);
             }
+            Poll::Ready(())
         })
         .await;
         match self.failed.take_if(|_| self.ready.is_empty()) {
@@ -187,7 +234,11 @@ impl PageStream {
     fn drive(&mut self, cx: &mut Context<'_>, held_outside: usize) {
         loop {
             if let Some(f) = self.inflight.as_mut() {
-                match f.as_mut().poll(cx) {
+                if !self.wake.woken.swap(false, Ordering::AcqRel) {
+                    return; // nothing new since the last poll
+                }
+                self.wake.register(cx.waker());
+                match f.as_mut().poll(&mut Context::from_waker(&self.waker)) {
                     Poll::Pending => return,
                     Poll::Ready(Ok(page)) => {
                         self.inflight = None;
@@ -205,7 +256,11 @@ impl PageStream {
                 return;
             }
             match self.start() {
-                Ok(f) => self.inflight = Some(f),
+                Ok(f) => {
+                    self.inflight = Some(f);
+                    // polled at once (loop): that sends the request
+                    self.wake.woken.store(true, Ordering::Release);
+                }
                 Err(e) => {
                     self.failed = Some(e);
                     return;
@@ -256,6 +311,15 @@ impl PageStream {
             return Poll::Ready(None);
         }
         self.drive(cx, held_outside);
+        while self.ready.is_empty() && self.failed.is_none() && self.inflight.is_some() {
+            // about to wait: make sure the page wakes this task, then look once more
+            // (it may have woken an older waker in between)
+            self.wake.register(cx.waker());
+            if !self.wake.woken.load(Ordering::Acquire) {
+                return Poll::Pending;
+            }
+            self.drive(cx, held_outside);
+        }
         if let Some(page) = self.ready.pop_front() {
             self.handed_pages += 1;
             self.handed_rows += page.rows_count() as u64;
@@ -270,9 +334,6 @@ impl PageStream {
         if let Some(e) = self.failed.take() {
             self.finish();
             return Poll::Ready(Some(Err(e)));
-        }
-        if self.inflight.is_some() {
-            return Poll::Pending;
         }
         self.finish();
         Poll::Ready(None)

@@ -52,6 +52,8 @@ struct Server {
     alive: Arc<AtomicUsize>,
     /// Requests for pages starting at or after this row never complete.
     hang_from: Option<u64>,
+    /// Each page takes this long (a timer wakes the stream).
+    delay: Option<Duration>,
 }
 
 struct Alive(Arc<AtomicUsize>);
@@ -75,9 +77,12 @@ impl Server {
             s.log.lock().unwrap().push(req.clone());
             s.alive.fetch_add(1, Ordering::SeqCst);
             let alive = Alive(s.alive.clone());
-            let (total, fail_at, hang_from) = (s.total, s.fail_at, s.hang_from);
+            let (total, fail_at, hang_from, delay) = (s.total, s.fail_at, s.hang_from, s.delay);
             Box::pin(async move {
                 let _alive = alive;
+                if let Some(d) = delay {
+                    tokio::time::sleep(d).await;
+                }
                 let from = start_of(&req.paging_state);
                 if hang_from.is_some_and(|h| from >= h) {
                     std::future::pending::<()>().await;
@@ -344,4 +349,35 @@ async fn zero_limits_fetch_nothing() {
     let mut pages = open(&server, p, None).await;
     assert!(pages.next().await.is_none());
     assert_eq!(server.requests(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn pages_that_arrive_later_wake_the_reader() {
+    for prefetch in [0, 1, 2] {
+        let server = Server {
+            delay: Some(Duration::from_millis(10)),
+            ..Server::new(50)
+        };
+        let mut rows = open(&server, plan(7, prefetch), None)
+            .await
+            .rows::<(i64,)>();
+        assert_eq!(collect_rows(&mut rows).await, (0..50).collect::<Vec<_>>());
+        assert_eq!(server.requests(), 8);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_spawned_reader_is_woken_across_tasks() {
+    let server = Server {
+        delay: Some(Duration::from_millis(10)),
+        ..Server::new(30)
+    };
+    let rows = open(&server, plan(4, 1), None).await.rows::<(i64,)>();
+    let got = tokio::spawn(async move {
+        let mut rows = rows;
+        collect_rows(&mut rows).await
+    })
+    .await
+    .unwrap();
+    assert_eq!(got, (0..30).collect::<Vec<_>>());
 }
