@@ -67,7 +67,10 @@ pub use session::{
     AttemptOutcome, AttemptRecord, QueryTrace, RequestKind, RequestObserver, RequestRecord,
     TraceEvent,
 };
-pub use session::{PagingState, QueryResult, Session, SessionBuilder};
+pub use session::{
+    PageStream, PagedStatement, PagingState, Progress, QueryResult, RowStream, Session,
+    SessionBuilder, StreamConfig,
+};
 pub use statement::{Batch, BatchKind, PreparedStatement, Statement, StatementOptions};
 mod row;
 mod value;

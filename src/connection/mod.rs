@@ -111,6 +111,8 @@ pub(crate) struct Shared {
     pub(crate) orphans: AtomicUsize,
     pub(crate) bytes_sent: AtomicU64,
     pub(crate) bytes_received: AtomicU64,
+    /// Requests handed to the task by `submit` (heartbeats not included).
+    pub(crate) requests_sent: AtomicU64,
     pub(crate) recycling: AtomicBool,
     pub(crate) metrics: Option<Arc<HostMetrics>>,
     broken: OnceLock<ConnectionError>,
@@ -130,6 +132,7 @@ impl Shared {
             metrics,
             bytes_sent: AtomicU64::new(0),
             bytes_received: AtomicU64::new(0),
+            requests_sent: AtomicU64::new(0),
             recycling: AtomicBool::new(false),
             broken: OnceLock::new(),
             closed: CancellationToken::new(),
@@ -304,6 +307,11 @@ impl Connection {
         self.shared.in_flight.load(Ordering::Relaxed)
     }
 
+    /// Requests handed to this connection by `submit` (heartbeats excluded).
+    pub(crate) fn requests_sent(&self) -> u64 {
+        self.shared.requests_sent.load(Ordering::Relaxed)
+    }
+
     /// Stream ids abandoned by their callers (any age) and still unanswered.
     pub(crate) fn orphans(&self) -> usize {
         self.shared.orphans.load(Ordering::Relaxed)
@@ -389,6 +397,7 @@ impl Connection {
                 written: false,
             });
         }
+        self.shared.requests_sent.fetch_add(1, Ordering::Relaxed);
         Ok(Reply(rx))
     }
 

@@ -67,6 +67,36 @@ impl RowSet {
         })
     }
 
+    /// Type-checks `R` against the columns and the row count against the bytes, once
+    /// per page, before [`RowSet::row_at`] reads rows one by one (paging streams).
+    pub(crate) fn check<'a, R: DeserializeRow<'a>>(&'a self) -> Result<(), DeserializationError> {
+        self.rows::<R>().map(drop)
+    }
+
+    /// Reads the row starting at byte `offset` of the content (rows already checked
+    /// with [`RowSet::check`]) and returns it with the offset of the next row. The
+    /// caller counts rows: at most `rows_count` reads.
+    pub(crate) fn row_at<'a, R: DeserializeRow<'a>>(
+        &'a self,
+        offset: usize,
+    ) -> (Result<R, DeserializationError>, usize) {
+        let buf = self.content.get(offset..).unwrap_or_default();
+        let mut one = TypedRows::<R> {
+            columns: &self.columns,
+            frame: &self.content,
+            buf,
+            left: 1,
+            _r: PhantomData,
+        };
+        match one.next() {
+            Some(r) => (r, self.content.len() - one.buf.len()),
+            None => (
+                Err(DeserializationError::row::<R>(Kind::NoRows)),
+                self.content.len(),
+            ),
+        }
+    }
+
     /// Dynamic rows (no type check; each `Row::get` checks its column).
     pub fn iter(&self) -> TypedRows<'_, Row<'_>> {
         TypedRows {

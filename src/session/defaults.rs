@@ -40,8 +40,18 @@ pub const MAX_CONCURRENT_REQUESTS: usize = 32_768;
 pub const ORPHAN_AGE: Duration = Duration::from_secs(15);
 /// A connection holding more old orphans than this is replaced.
 pub const MAX_ORPHANS: usize = 1_024;
-/// Pages a paging stream fetches ahead of the reader.
+/// Pages a paging stream fetches ahead of the reader (0: only on demand). A stream
+/// holds at most `1 + prefetch` pages.
 pub const PREFETCH_PAGES: usize = 1;
+/// Deadline of each page of a stream: none of its own, so a page gets the
+/// statement's timeout, else `REQUEST_TIMEOUT`.
+pub const STREAM_PAGE_TIMEOUT: Option<Duration> = None;
+/// Deadline of a whole stream: none.
+pub const STREAM_DEADLINE: Option<Duration> = None;
+/// Pages a stream yields at most: no limit.
+pub const STREAM_MAX_PAGES: Option<u64> = None;
+/// Rows a stream yields at most: no limit.
+pub const STREAM_MAX_ROWS: Option<u64> = None;
 /// Delay that coalesces bursts of topology and schema events before a refresh.
 pub const EVENT_DEBOUNCE: Duration = Duration::from_millis(500);
 /// Prepared statements cached per session (by query text and keyspace).

@@ -9,6 +9,7 @@ pub(crate) mod execute;
 mod hosts;
 mod metrics;
 pub(crate) mod observe;
+mod paging;
 mod query_trace;
 mod result;
 pub(crate) mod retry;
@@ -29,6 +30,7 @@ pub(crate) mod builder_types {
 #[doc(hidden)]
 pub use observe::bench_support as observe_bench_support;
 pub use observe::{AttemptOutcome, AttemptRecord, RequestKind, RequestObserver, RequestRecord};
+pub use paging::{PageStream, PagedStatement, Progress, RowStream, StreamConfig};
 pub use query_trace::{QueryTrace, TraceEvent};
 pub use result::{PagingState, QueryResult};
 

@@ -13,6 +13,7 @@ mod faults;
 mod harness;
 mod observe;
 mod observe_spans;
+mod paging;
 mod session_basic;
 mod session_faults;
 mod session_load;

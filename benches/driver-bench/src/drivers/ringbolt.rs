@@ -1,11 +1,16 @@
 //! ringbolt driving the four workloads through its Session API, on protocol v4 or v5:
 //! one connection per host (its default), consistency ONE, statements prepared once.
-//! The scan pages by hand with `execute_page` (no prefetch) until a paging stream lands.
+//! The scan is a paging stream (`Session::stream(..).rows()`, default prefetch of one
+//! page), the counterpart of scylla's `execute_iter(..).rows_stream()`.
 //! Compiled only with the `ringbolt-session` feature (on by default).
 
 use std::sync::Arc;
 
-use ringbolt::{Batch, BatchKind, Consistency, PreparedStatement, ProtocolVersionChoice, Session};
+use futures::TryStreamExt;
+use ringbolt::{
+    Batch, BatchKind, Consistency, PreparedStatement, ProtocolVersionChoice, Session,
+    StreamConfig,
+};
 
 use super::{BenchError, Client};
 use crate::workload::{self, Workload, BATCH_SIZE, SCAN_PARTITION};
@@ -69,22 +74,16 @@ impl Client for RingboltClient {
                 Ok(1)
             }
             Workload::Scan => {
+                // page size: the session's (set from --page-size)
+                let mut rows = self
+                    .session
+                    .stream(&self.scan, (SCAN_PARTITION,), StreamConfig::default())
+                    .await?
+                    .rows::<(i32, i32, Vec<u8>)>();
                 let mut n = 0;
-                let mut state = None;
-                loop {
-                    let page = self
-                        .session
-                        .execute_page(&self.scan, (SCAN_PARTITION,), state)
-                        .await?;
-                    for row in page.rows_typed::<(i32, i32, Vec<u8>)>()? {
-                        let (_p, c, v) = row?;
-                        std::hint::black_box((c, v.len()));
-                        n += 1;
-                    }
-                    match page.paging_state() {
-                        Some(s) => state = Some(s.clone()),
-                        None => break,
-                    }
+                while let Some((_p, c, v)) = rows.try_next().await? {
+                    std::hint::black_box((c, v.len()));
+                    n += 1;
                 }
                 Ok(n)
             }
