@@ -364,7 +364,18 @@ impl Connection {
         request: &Request<'_>,
         tracing: bool,
     ) -> Result<BytesMut, EncodeError> {
-        let mut buf = BytesMut::new();
+        self.encode_sized(request, tracing, 0)
+    }
+
+    /// Encodes `request` into a buffer of at least `capacity` bytes, so that a frame
+    /// whose size the caller can estimate is written without reallocations.
+    pub(crate) fn encode_sized(
+        &self,
+        request: &Request<'_>,
+        tracing: bool,
+        capacity: usize,
+    ) -> Result<BytesMut, EncodeError> {
+        let mut buf = BytesMut::with_capacity(capacity);
         let mut flags = FrameFlags::empty();
         if tracing {
             flags.insert(FrameFlags::TRACING);

@@ -77,6 +77,33 @@ pub(crate) struct Outcome {
 }
 
 impl Job<'_> {
+    /// A close upper estimate of the request frame's size (header, body, options).
+    fn frame_size_hint(&self) -> usize {
+        const OVERHEAD: usize = 64;
+        OVERHEAD
+            + self.paging_state.as_ref().map_or(0, |p| p.len())
+            + match &self.payload {
+                Payload::Query { text, values } => text.len() + values.encoded_len(),
+                Payload::Execute { prepared, values } => {
+                    prepared.shared.id.len() + values.encoded_len() + 16
+                }
+                Payload::Batch {
+                    entries, values, ..
+                } => entries
+                    .iter()
+                    .zip(values)
+                    .map(|(e, v)| {
+                        let stmt = match e {
+                            BatchEntry::Simple(s) => 4 + s.text.len(),
+                            BatchEntry::Prepared(p) => 2 + p.shared.id.len(),
+                        };
+                        1 + stmt + v.encoded_len()
+                    })
+                    .sum(),
+                Payload::Prepare { text } => text.len(),
+            }
+    }
+
     fn is_lwt(&self) -> bool {
         match &self.payload {
             Payload::Execute { prepared, .. } => prepared.shared.is_lwt,
@@ -346,7 +373,7 @@ impl SessionInner {
             };
             let request = job.request(consistency, &meta, full_metadata);
             let frame = conn
-                .encode(&request, job.tracing)
+                .encode_sized(&request, job.tracing, job.frame_size_hint())
                 .map_err(|e| Error::InvalidRequest(e.to_string()))?;
             drop(request);
             // Waiting for room in the connection's queue: nothing is written yet.

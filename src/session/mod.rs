@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
+use bytes::BytesMut;
 use tokio::sync::{OnceCell, Semaphore};
 use tokio::time::Instant;
 
@@ -343,13 +344,18 @@ impl Session {
                 values.len()
             )));
         }
+        // Every child's values go into one allocation, split into per-child buffers.
         let mut serialized = Vec::with_capacity(values.len());
+        let mut spare = BytesMut::with_capacity(values.len() * 64);
         for (entry, v) in batch.entries.iter().zip(values) {
             let markers = match entry {
                 BatchEntry::Prepared(p) => Some(&p.shared.bind_markers[..]),
                 BatchEntry::Simple(_) => None,
             };
-            serialized.push(serialize_markers(v, markers)?);
+            let mut child = SerializedValues::with_buffer(spare);
+            serialize_into(v, markers, &mut child)?;
+            spare = child.split_spare();
+            serialized.push(child);
         }
         let ks = self.keyspace();
         let mut job = self.job(
@@ -479,9 +485,19 @@ fn serialize_markers<V: SerializeRow + ?Sized>(
     } else {
         SerializedValues::with_capacity(128)
     };
+    serialize_into(values, markers, &mut out)?;
+    Ok(out)
+}
+
+/// Appends one row of values to `out`, checked against `markers` when given.
+fn serialize_into<V: SerializeRow + ?Sized>(
+    values: &V,
+    markers: Option<&[crate::ColumnSpec]>,
+    out: &mut SerializedValues,
+) -> Result<(), Error> {
     let r: Result<(), ValuesError> = out.extend_with(|buf| Ok(values.serialize_row(markers, buf)?));
     match r {
-        Ok(()) => Ok(out),
+        Ok(()) => Ok(()),
         Err(ValuesError::Serialize(e)) => Err(Error::Serialization(e)),
         Err(ValuesError::Encode(e)) => Err(Error::InvalidRequest(e.to_string())),
     }
