@@ -7,6 +7,30 @@
 // Lets derive-generated code, which names `::ringbolt`, compile inside this crate.
 extern crate self as ringbolt;
 
+/// Invokes `$m!(n; A 0, B 1, ...)` for every tuple arity from 1 to 16: the one list the
+/// tuple impls of values and rows (both directions) share.
+macro_rules! for_each_tuple {
+    ($m:ident) => {
+        $m!(1; A 0);
+        $m!(2; A 0, B 1);
+        $m!(3; A 0, B 1, C 2);
+        $m!(4; A 0, B 1, C 2, D 3);
+        $m!(5; A 0, B 1, C 2, D 3, E 4);
+        $m!(6; A 0, B 1, C 2, D 3, E 4, F 5);
+        $m!(7; A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+        $m!(8; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+        $m!(9; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8);
+        $m!(10; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9);
+        $m!(11; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10);
+        $m!(12; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11);
+        $m!(13; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12);
+        $m!(14; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13);
+        $m!(15; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13, O 14);
+        $m!(16; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13, O 14, P 15);
+    };
+}
+pub(crate) use for_each_tuple;
+
 mod cluster;
 #[cfg(feature = "unstable-protocol")]
 pub mod codec;

@@ -169,19 +169,4 @@ macro_rules! row_tuple {
     };
 }
 
-row_tuple!(1; A 0);
-row_tuple!(2; A 0, B 1);
-row_tuple!(3; A 0, B 1, C 2);
-row_tuple!(4; A 0, B 1, C 2, D 3);
-row_tuple!(5; A 0, B 1, C 2, D 3, E 4);
-row_tuple!(6; A 0, B 1, C 2, D 3, E 4, F 5);
-row_tuple!(7; A 0, B 1, C 2, D 3, E 4, F 5, G 6);
-row_tuple!(8; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
-row_tuple!(9; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8);
-row_tuple!(10; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9);
-row_tuple!(11; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10);
-row_tuple!(12; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11);
-row_tuple!(13; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12);
-row_tuple!(14; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13);
-row_tuple!(15; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13, O 14);
-row_tuple!(16; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13, O 14, P 15);
+crate::for_each_tuple!(row_tuple);
