@@ -2,9 +2,10 @@
 //! clone, sharing the server's metadata) and `Batch`es, with their per-statement
 //! options. Leaf types: no I/O here; the session executes them.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use bytes::Bytes;
 
 use crate::protocol::response::RowsMetadata;
@@ -134,7 +135,8 @@ pub(crate) struct PreparedShared {
     pub(crate) bind_markers: Arc<[ColumnSpec]>,
     pub(crate) pk_indexes: Vec<u16>,
     /// Result metadata and (v5) its id; replaced when the server reports a change.
-    pub(crate) result: RwLock<ResultMetadata>,
+    /// Read by every execution without a lock; replaced when the node's changes.
+    pub(crate) result: ArcSwap<ResultMetadata>,
     pub(crate) is_lwt: bool,
 }
 
@@ -183,26 +185,15 @@ impl PreparedStatement {
 
     /// The columns an execution returns (as last reported by the server).
     pub fn result_columns(&self) -> Arc<[ColumnSpec]> {
-        self.shared
-            .result
-            .read()
-            .map(|m| m.columns.clone())
-            .unwrap_or_else(|p| p.into_inner().columns.clone())
+        self.shared.result.load().columns.clone()
     }
 
-    pub(crate) fn result_metadata(&self) -> ResultMetadata {
-        self.shared
-            .result
-            .read()
-            .map(|m| m.clone())
-            .unwrap_or_else(|p| p.into_inner().clone())
+    pub(crate) fn result_metadata(&self) -> Arc<ResultMetadata> {
+        self.shared.result.load_full()
     }
 
-    pub(crate) fn update_result_metadata(&self, m: ResultMetadata) {
-        match self.shared.result.write() {
-            Ok(mut g) => *g = m,
-            Err(p) => *p.into_inner() = m,
-        }
+    pub(crate) fn update_result_metadata(&self, m: Arc<ResultMetadata>) {
+        self.shared.result.store(m);
     }
 
     option_setters!();

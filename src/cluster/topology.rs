@@ -5,10 +5,12 @@
 //! `control.rs`; it does not route or retry requests.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
@@ -80,10 +82,75 @@ pub(crate) struct ClusterConfig {
     pub(crate) policy: Arc<dyn LoadBalancingPolicy>,
 }
 
+/// The pools of one moment, by address.
+pub(crate) type PoolMap = HashMap<SocketAddr, Arc<HostPool>, BuildHasherDefault<AddrHasher>>;
+
+/// What every request reads first: the view and the pools published together. Read
+/// without a lock ([`Cluster::snapshot`]); replaced whole by `install` and `shutdown`.
+#[derive(Debug)]
+pub(crate) struct Snapshot {
+    pub(crate) view: Arc<ClusterView>,
+    pub(crate) pools: Arc<PoolMap>,
+}
+
+impl Snapshot {
+    fn empty() -> Self {
+        Snapshot {
+            view: Arc::new(ClusterView::new(
+                Vec::new(),
+                Vec::new(),
+                Arc::new(|_: &Host| false),
+            )),
+            pools: Arc::default(),
+        }
+    }
+}
+
+/// A cheap hasher for socket-address keys (SipHash's flood resistance buys nothing for
+/// a map whose keys come from the cluster's own topology tables).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct AddrHasher(u64);
+
+impl Hasher for AddrHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_u16(&mut self, n: u16) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct ClusterShared {
     pub(crate) config: ClusterConfig,
-    view: RwLock<Arc<ClusterView>>,
+    /// Read on every request; written under the `pools` lock.
+    snapshot: ArcSwap<Snapshot>,
+    /// The pools being managed (the writers' copy; readers use `snapshot`).
     pools: RwLock<HashMap<SocketAddr, Arc<HostPool>>>,
     pub(crate) control: RwLock<Option<Connection>>,
     /// Ends the control task (cancelled by `shutdown` and when the cluster is dropped).
@@ -131,11 +198,7 @@ impl Cluster {
         let (events, _) = broadcast::channel(HOST_EVENTS_CAPACITY);
         let shared = Arc::new(ClusterShared {
             config,
-            view: RwLock::new(Arc::new(ClusterView::new(
-                Vec::new(),
-                Vec::new(),
-                Arc::new(|_: &Host| false),
-            ))),
+            snapshot: ArcSwap::from_pointee(Snapshot::empty()),
             pools: RwLock::new(HashMap::new()),
             control: RwLock::new(None),
             shutdown: CancellationToken::new(),
@@ -234,15 +297,17 @@ impl Cluster {
 
     /// The current view (hosts, ring, replication).
     pub(crate) fn view(&self) -> Arc<ClusterView> {
-        match self.shared.view.read() {
-            Ok(v) => v.clone(),
-            Err(p) => p.into_inner().clone(),
-        }
+        self.shared.snapshot.load().view.clone()
+    }
+
+    /// The view and pools of this moment, read without a lock (the request path).
+    pub(crate) fn snapshot(&self) -> Arc<Snapshot> {
+        self.shared.snapshot.load_full()
     }
 
     /// The pool of the host at `addr`.
     pub(crate) fn pool(&self, addr: SocketAddr) -> Option<Arc<HostPool>> {
-        self.shared.pools.read().ok()?.get(&addr).cloned()
+        self.shared.snapshot.load().pools.get(&addr).cloned()
     }
 
     /// Every pool.
@@ -267,6 +332,7 @@ impl Cluster {
                 p.shutdown();
             }
             pools.clear();
+            self.shared.snapshot.store(Arc::new(Snapshot::empty()));
         }
     }
 
@@ -424,40 +490,43 @@ impl Cluster {
             };
             let _ = events.send(event);
         });
-        if let Ok(mut pools) = self.shared.pools.write() {
-            let wanted = |h: &Host| cfg.policy.distance(h) != HostDistance::Ignored;
-            pools.retain(|addr, pool| {
-                let keep = hosts
-                    .iter()
-                    .any(|h| h.address() == *addr && wanted(h.as_ref()));
-                if !keep {
-                    if let Some(m) = &cfg.pool.metrics {
-                        m.remove_host(*addr);
-                    }
-                    pool.shutdown();
+        let Ok(mut pools) = self.shared.pools.write() else {
+            return;
+        };
+        let wanted = |h: &Host| cfg.policy.distance(h) != HostDistance::Ignored;
+        pools.retain(|addr, pool| {
+            let keep = hosts
+                .iter()
+                .any(|h| h.address() == *addr && wanted(h.as_ref()));
+            if !keep {
+                if let Some(m) = &cfg.pool.metrics {
+                    m.remove_host(*addr);
                 }
-                keep
-            });
-            for h in hosts.iter().filter(|h| wanted(h.as_ref())) {
-                pools.entry(h.address()).or_insert_with(|| {
-                    Arc::new(HostPool::new(
-                        h.address(),
-                        cfg.pool.clone(),
-                        Some(listener.clone()),
-                    ))
-                });
+                pool.shutdown();
             }
-        }
-        let weak = Arc::downgrade(&self.shared);
-        let is_up = Arc::new(move |h: &Host| {
-            weak.upgrade()
-                .and_then(|s| s.pools.read().ok()?.get(&h.address()).map(|p| p.state()))
-                .is_some_and(|s| !matches!(s, HostState::Down { .. }))
+            keep
         });
-        let view = Arc::new(ClusterView::new(hosts, keyspaces, is_up));
-        if let Ok(mut v) = self.shared.view.write() {
-            *v = view;
+        for h in hosts.iter().filter(|h| wanted(h.as_ref())) {
+            pools.entry(h.address()).or_insert_with(|| {
+                Arc::new(HostPool::new(
+                    h.address(),
+                    cfg.pool.clone(),
+                    Some(listener.clone()),
+                ))
+            });
         }
+        // The view and the pools are published together, still under the writers'
+        // lock so two installs cannot publish out of order.
+        let published: Arc<PoolMap> =
+            Arc::new(pools.iter().map(|(a, p)| (*a, p.clone())).collect());
+        let up_pools = published.clone();
+        let is_up =
+            Arc::new(move |h: &Host| up_pools.get(&h.address()).is_some_and(|p| !p.is_down()));
+        let view = Arc::new(ClusterView::new(hosts, keyspaces, is_up));
+        self.shared.snapshot.store(Arc::new(Snapshot {
+            view,
+            pools: published,
+        }));
     }
 }
 

@@ -12,6 +12,7 @@ pub(crate) use refill::Backoff;
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
@@ -88,6 +89,8 @@ pub(crate) struct PoolShared {
     pub(crate) config: PoolConfig,
     pub(crate) conns: RwLock<Vec<Connection>>,
     pub(crate) health: Mutex<Health>,
+    /// Mirrors `health.state` being `Down`, for the lock-free check of every query plan.
+    pub(crate) down: AtomicBool,
     /// Wakes the refill task (a connection died, or a request found none).
     pub(crate) wake: Notify,
     /// Cuts a reconnection backoff short (explicit probe, e.g. a node-up event).
@@ -152,6 +155,7 @@ impl HostPool {
                 state: HostState::Unknown,
                 since: SystemTime::now(),
             }),
+            down: AtomicBool::new(false),
             wake: Notify::new(),
             probe: Notify::new(),
             changed: Notify::new(),
@@ -214,6 +218,11 @@ impl HostPool {
                 return self.pick();
             }
         }
+    }
+
+    /// True while the pool is `Down` (no lock: read by every query plan).
+    pub(crate) fn is_down(&self) -> bool {
+        self.shared.down.load(Ordering::Acquire)
     }
 
     /// Current health.

@@ -83,6 +83,10 @@ fn set_state(shared: &PoolShared, state: HostState) {
             changed = true;
         }
         h.state = state.clone();
+        let down = matches!(state, HostState::Down { .. });
+        shared
+            .down
+            .store(down, std::sync::atomic::Ordering::Release);
     }
     if changed {
         if let Some(listener) = &shared.listener.0 {

@@ -23,6 +23,7 @@ use crate::protocol::request::{
     Prepare, Query, QueryParameters, Request, SerializedValues, Values,
 };
 use crate::protocol::response::{Response, ResponseEnvelope, ResultBody};
+use crate::session::limiter::{Permit, Refused};
 use crate::session::observe::{AttemptOutcome, Recorder};
 use crate::session::retry::{RetryCause, RetryDecision, RetryRequest};
 use crate::statement::{BatchEntry, BatchKind, PreparedStatement, ResultMetadata};
@@ -73,7 +74,7 @@ pub(crate) struct Outcome {
     pub(crate) result: ResultBody,
     pub(crate) host: SocketAddr,
     /// Result metadata used to read skipped-metadata rows (EXECUTE).
-    pub(crate) metadata: Option<ResultMetadata>,
+    pub(crate) metadata: Option<Arc<ResultMetadata>>,
 }
 
 impl Job<'_> {
@@ -160,7 +161,7 @@ impl Job<'_> {
     fn request<'p>(
         &'p self,
         consistency: Consistency,
-        meta: &'p Option<ResultMetadata>,
+        meta: &'p Option<Arc<ResultMetadata>>,
         full_metadata: bool,
     ) -> Request<'p> {
         match &self.payload {
@@ -234,22 +235,24 @@ impl SessionInner {
 
     async fn run_plan(&self, job: &Job<'_>, rec: &mut Recorder<'_>) -> Result<Outcome, Error> {
         let _permit = self.admit(job.deadline, job.started).await?;
-        let view = self.cluster.view();
+        // One lock-free read: the view and pools stay as they are for this request.
+        let snapshot = self.cluster.snapshot();
         let routing = job.routing();
-        let mut plan = self.config.load_balancing.plan(&routing, &view);
+        let mut plan = self.config.load_balancing.plan(&routing, &snapshot.view);
         let mut attempts: Vec<Attempt> = Vec::new();
         let mut retry_count = 0u32;
         let mut consistency = job.consistency;
         let mut host = plan.next().map(|h| h.address());
         while let Some(addr) = host {
             // Never send a request whose deadline has already passed.
-            if Instant::now() >= job.deadline {
+            let t0 = Instant::now();
+            if t0 >= job.deadline {
                 return Err(timeout(job, &attempts));
             }
             if self.is_torn_down() {
                 return Err(closed(&attempts));
             }
-            let conn = match self.cluster.pool(addr).map(|p| p.pick().ok_or(p)) {
+            let conn = match snapshot.pools.get(&addr).map(|p| p.pick().ok_or(p)) {
                 Some(Ok(c)) => c,
                 Some(Err(pool)) => {
                     let reason = pool.down_reason().unwrap_or_else(|| "connecting".into());
@@ -269,9 +272,11 @@ impl SessionInner {
                     continue;
                 }
             };
-            let t0 = Instant::now();
-            let span = rec.attempt_start(addr, conn.host_metrics());
-            let step = self.attempt(job, &conn, consistency).instrument(span).await;
+            let span = rec.attempt_start(addr, conn.host_metrics(), t0);
+            let step = self
+                .attempt(job, &conn, consistency, t0)
+                .instrument(span)
+                .await;
             let (error, written) = match step {
                 Ok(Step::Done(outcome)) => {
                     rec.attempt_end(AttemptOutcome::Success, true, None);
@@ -352,12 +357,16 @@ impl SessionInner {
         job: &Job<'_>,
         conn: &Connection,
         consistency: Consistency,
+        t0: Instant,
     ) -> Result<Step, Error> {
-        let t0 = Instant::now();
         let attempt_deadline = match self.config.attempt_timeout {
             Some(t) => job.deadline.min(t0 + t),
             None => job.deadline,
         };
+        // One timer for the whole attempt (queueing, answer, re-prepare); it is only
+        // registered with the runtime if the attempt has to wait.
+        let expiry = tokio::time::sleep_until(attempt_deadline);
+        tokio::pin!(expiry);
         let timed_out = |written| {
             Ok(Step::Failed {
                 error: AttemptError::Timeout(attempt_deadline.saturating_duration_since(t0)),
@@ -377,27 +386,27 @@ impl SessionInner {
                 .map_err(|e| Error::InvalidRequest(e.to_string()))?;
             drop(request);
             // Waiting for room in the connection's queue: nothing is written yet.
-            let reply = match tokio::time::timeout_at(attempt_deadline, conn.submit(frame)).await {
-                Err(_) => return timed_out(false),
-                Ok(Err(e)) => {
+            let reply = match before(expiry.as_mut(), conn.submit(frame)).await {
+                None => return timed_out(false),
+                Some(Err(e)) => {
                     return Ok(Step::Failed {
                         error: AttemptError::Connection(e.error),
                         written: e.written,
                     })
                 }
-                Ok(Ok(reply)) => reply,
+                Some(Ok(reply)) => reply,
             };
             // From here the frame may reach the socket at any moment; a timeout
             // orphans the stream id (the connection keeps it until the answer).
-            let frame = match tokio::time::timeout_at(attempt_deadline, conn.reply(reply)).await {
-                Err(_) => return timed_out(true),
-                Ok(Err(e)) => {
+            let frame = match before(expiry.as_mut(), conn.reply(reply)).await {
+                None => return timed_out(true),
+                Some(Err(e)) => {
                     return Ok(Step::Failed {
                         error: AttemptError::Connection(e.error),
                         written: e.written,
                     })
                 }
-                Ok(Ok(frame)) => frame,
+                Some(Ok(frame)) => frame,
             };
             tracing::Span::current().record("stream", frame.header.stream);
             let host = conn.addr();
@@ -415,7 +424,7 @@ impl SessionInner {
             }
             match response {
                 Response::Result(result) => {
-                    if !full_metadata && stale_metadata(job, &result, meta.as_ref()) {
+                    if !full_metadata && stale_metadata(job, &result, meta.as_deref()) {
                         // Rows came without metadata and with another column count
                         // than ours (v4 has no metadata id to tell us): reading them
                         // with our columns would misplace values. Reading again is
@@ -473,8 +482,8 @@ impl SessionInner {
         &self,
         job: &Job<'_>,
         result: &ResultBody,
-        meta: Option<ResultMetadata>,
-    ) -> Option<ResultMetadata> {
+        meta: Option<Arc<ResultMetadata>>,
+    ) -> Option<Arc<ResultMetadata>> {
         let Payload::Execute { prepared, .. } = &job.payload else {
             return None;
         };
@@ -490,7 +499,7 @@ impl SessionInner {
                     .new_metadata_id
                     .clone()
                     .or_else(|| meta.as_ref().and_then(|m| m.id.clone()));
-                let m = ResultMetadata::from_rows(id, &rows.metadata);
+                let m = Arc::new(ResultMetadata::from_rows(id, &rows.metadata));
                 prepared.update_result_metadata(m.clone());
                 return Some(m);
             }
@@ -528,10 +537,10 @@ impl SessionInner {
                         reason: "re-prepare returned another statement id".into(),
                     }));
                 }
-                prepared.update_result_metadata(ResultMetadata::from_rows(
+                prepared.update_result_metadata(Arc::new(ResultMetadata::from_rows(
                     p.result_metadata_id.clone(),
                     &p.result_metadata,
-                ));
+                )));
                 Ok(())
             }
             Ok((_, Response::Error(e))) => Err(RepreparedFailed::Final(Error::Server(Box::new(
@@ -547,27 +556,18 @@ impl SessionInner {
 
     /// Waits for a slot in the session's request limiter (bounded queue; the wait
     /// counts toward the request's deadline).
-    async fn admit(
-        &self,
-        deadline: Instant,
-        started: Instant,
-    ) -> Result<tokio::sync::SemaphorePermit<'_>, Error> {
+    async fn admit(&self, deadline: Instant, started: Instant) -> Result<Permit<'_>, Error> {
         if self.is_closed() {
             return Err(Error::Closed);
         }
-        if let Ok(p) = self.limiter.try_acquire() {
+        if let Some(p) = self.limiter.try_acquire() {
             return Ok(p);
         }
-        let waiting = self
-            .waiting
-            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-        let _guard = WaitGuard(&self.waiting);
-        if waiting >= self.config.max_queued_requests {
-            return Err(Error::Backpressure(waiting));
-        }
-        match tokio::time::timeout_at(deadline, self.limiter.acquire()).await {
+        let max_waiting = self.config.max_queued_requests;
+        match tokio::time::timeout_at(deadline, self.limiter.acquire(max_waiting)).await {
             Ok(Ok(p)) => Ok(p),
-            Ok(Err(_)) => Err(Error::Closed),
+            Ok(Err(Refused::Full(waiting))) => Err(Error::Backpressure(waiting)),
+            Ok(Err(Refused::Closed)) => Err(Error::Closed),
             Err(_) => Err(Error::Timeout(RequestTimeout {
                 elapsed: started.elapsed(),
                 attempts: 0,
@@ -577,11 +577,16 @@ impl SessionInner {
     }
 }
 
-struct WaitGuard<'a>(&'a std::sync::atomic::AtomicUsize);
-
-impl Drop for WaitGuard<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+/// `fut`'s output, or `None` if `expiry` fires first (`fut` is polled first, so a
+/// ready answer never loses to an expired timer and never registers it).
+async fn before<F: std::future::Future>(
+    expiry: std::pin::Pin<&mut tokio::time::Sleep>,
+    fut: F,
+) -> Option<F::Output> {
+    tokio::select! {
+        biased;
+        out = fut => Some(out),
+        () = expiry => None,
     }
 }
 

@@ -7,6 +7,7 @@ mod builder;
 pub mod defaults;
 pub(crate) mod execute;
 mod hosts;
+mod limiter;
 mod metrics;
 pub(crate) mod observe;
 mod paging;
@@ -15,12 +16,13 @@ mod result;
 pub(crate) mod retry;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use arc_swap::{ArcSwap, ArcSwapOption};
 use bytes::BytesMut;
-use tokio::sync::{OnceCell, Semaphore};
+use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
 pub use builder::SessionBuilder;
@@ -67,10 +69,10 @@ pub(crate) struct SessionConfig {
 pub(crate) struct SessionInner {
     pub(crate) cluster: Cluster,
     pub(crate) config: SessionConfig,
-    keyspace: RwLock<Option<String>>,
+    /// The session keyspace (`USE`), read by every request without a lock.
+    keyspace: ArcSwapOption<String>,
     prepared: Mutex<HashMap<(Option<String>, String), PreparedStatement>>,
-    pub(crate) limiter: Semaphore,
-    pub(crate) waiting: AtomicUsize,
+    pub(crate) limiter: limiter::Limiter,
     pub(crate) observability: observe::Observability,
     closed: AtomicBool,
     /// Set by `close()` once the drain deadline passed and connections are being cut.
@@ -141,10 +143,9 @@ impl Session {
                 observability,
                 cluster,
                 config,
-                keyspace: RwLock::new(keyspace),
+                keyspace: ArcSwapOption::from(keyspace.map(Arc::new)),
                 prepared: Mutex::new(HashMap::new()),
-                limiter: Semaphore::new(permits),
-                waiting: AtomicUsize::new(0),
+                limiter: limiter::Limiter::new(permits),
                 closed: AtomicBool::new(false),
                 torn_down: AtomicBool::new(false),
                 close_done: OnceCell::new(),
@@ -152,8 +153,8 @@ impl Session {
         }
     }
 
-    fn keyspace(&self) -> Option<String> {
-        self.inner.keyspace.read().ok().and_then(|k| k.clone())
+    fn keyspace(&self) -> Option<Arc<String>> {
+        self.inner.keyspace.load_full()
     }
 
     fn job<'a>(
@@ -194,7 +195,7 @@ impl Session {
                 values,
             },
             &statement.options,
-            ks.as_deref(),
+            ks.as_deref().map(String::as_str),
         );
         let outcome = self.run(&job).await?;
         if let ResultBody::SetKeyspace(ks) = &outcome.result {
@@ -219,7 +220,7 @@ impl Session {
                 values,
             },
             &statement.options,
-            ks.as_deref(),
+            ks.as_deref().map(String::as_str),
         );
         job.paging_state = paging_state.map(|p| p.0);
         Ok(QueryResult::from_outcome(self.run(&job).await?))
@@ -232,7 +233,7 @@ impl Session {
     ) -> Result<PreparedStatement, Error> {
         let statement = statement.into();
         let ks = self.keyspace();
-        let key = (ks.clone(), statement.text.to_string());
+        let key = (ks.as_deref().cloned(), statement.text.to_string());
         if let Some(p) = self
             .inner
             .prepared
@@ -252,7 +253,7 @@ impl Session {
                 text: &statement.text,
             },
             &opts,
-            ks.as_deref(),
+            ks.as_deref().map(String::as_str),
         );
         let outcome = self.inner.run(&job).await?;
         let ResultBody::Prepared(p) = outcome.result else {
@@ -272,7 +273,7 @@ impl Session {
                     .as_ref()
                     .map(|(k, _)| k.clone())
             })
-            .or(ks);
+            .or_else(|| ks.as_deref().cloned());
         let is_lwt = is_lwt_text(&statement.text);
         let shared = Arc::new(PreparedShared {
             text: statement.text.clone(),
@@ -280,7 +281,7 @@ impl Session {
             id: p.id.clone(),
             bind_markers: p.metadata.columns.clone().into(),
             pk_indexes: p.metadata.pk_indexes.clone(),
-            result: RwLock::new(ResultMetadata::from_rows(
+            result: ArcSwap::from_pointee(ResultMetadata::from_rows(
                 p.result_metadata_id.clone(),
                 &p.result_metadata,
             )),
@@ -325,7 +326,7 @@ impl Session {
         let mut job = self.job(
             Payload::Execute { prepared, values },
             &prepared.options,
-            ks.as_deref(),
+            ks.as_deref().map(String::as_str),
         );
         job.paging_state = paging_state.map(|p| p.0);
         Ok(QueryResult::from_outcome(self.run(&job).await?))
@@ -365,7 +366,7 @@ impl Session {
                 values: serialized,
             },
             &batch.options,
-            ks.as_deref(),
+            ks.as_deref().map(String::as_str),
         );
         job.page_size = None;
         Ok(QueryResult::from_outcome(self.run(&job).await?))
@@ -409,9 +410,7 @@ impl Session {
     }
 
     fn remember_keyspace(&self, ks: &str) {
-        if let Ok(mut k) = self.inner.keyspace.write() {
-            *k = Some(ks.to_owned());
-        }
+        self.inner.keyspace.store(Some(Arc::new(ks.to_owned())));
         for pool in self.inner.cluster.pools() {
             pool.set_keyspace(Some(ks.to_owned()));
         }
@@ -428,13 +427,8 @@ impl Session {
             .get_or_init(|| async {
                 inner.closed.store(true, Ordering::Release);
                 let deadline = Instant::now() + inner.config.close_deadline;
-                let all = defaults::MAX_CONCURRENT_REQUESTS as u32;
-                // Every permit back = nothing in flight.
-                let drained =
-                    tokio::time::timeout_at(deadline, inner.limiter.acquire_many(all)).await;
-                if let Ok(Ok(p)) = drained {
-                    p.forget();
-                }
+                // Nothing in flight or waiting any more, or the deadline.
+                let _ = tokio::time::timeout_at(deadline, inner.limiter.drained()).await;
                 inner.limiter.close();
                 inner.torn_down.store(true, Ordering::Release);
                 // Every connection, usable or retiring, and the control connection.

@@ -248,11 +248,12 @@ impl<'s> Recorder<'s> {
         &self.span
     }
 
-    /// An attempt on `host` begins; returns the span to run it in.
+    /// An attempt on `host` begins (at `started`); returns the span to run it in.
     pub(crate) fn attempt_start(
         &mut self,
         host: SocketAddr,
         metrics: Option<&Arc<HostMetrics>>,
+        started: Instant,
     ) -> Span {
         let span = tracing::debug_span!(
             parent: &self.span,
@@ -267,7 +268,7 @@ impl<'s> Recorder<'s> {
         self.current = Some(Current {
             host,
             metrics: metrics.cloned(),
-            started: Instant::now(),
+            started,
             span: span.clone(),
         });
         span
@@ -354,7 +355,7 @@ impl<'s> Recorder<'s> {
         metrics: Option<&Arc<HostMetrics>>,
         error: &AttemptError,
     ) {
-        let _span = self.attempt_start(host, metrics);
+        let _span = self.attempt_start(host, metrics, Instant::now());
         self.attempt_end(AttemptOutcome::Failed(error), false, None);
     }
 
@@ -550,11 +551,11 @@ mod tests {
 
         // Request 0: READ_TIMEOUT on a, retried on b, success.
         let mut rec = begin(&obs);
-        let _ = rec.attempt_start(a, Some(&ha));
+        let _ = rec.attempt_start(a, Some(&ha), Instant::now());
         let e = server_error(0x1200);
         let retry = RetryDecision::RetryNextHost(None);
         rec.attempt_end(AttemptOutcome::Failed(&e), true, Some(retry));
-        let _ = rec.attempt_start(b, Some(&hb));
+        let _ = rec.attempt_start(b, Some(&hb), Instant::now());
         rec.attempt_end(AttemptOutcome::Success, true, None);
         rec.finish::<()>(&Ok(()));
 
@@ -565,7 +566,7 @@ mod tests {
             reason: "down".into(),
         };
         rec.no_connection(a, Some(&ha), &nc);
-        let _ = rec.attempt_start(b, Some(&hb));
+        let _ = rec.attempt_start(b, Some(&hb), Instant::now());
         let lost = AttemptError::Connection(crate::error::ConnectionError::Closed);
         rec.attempt_end(AttemptOutcome::Failed(&lost), true, None);
         let timeout = Error::Timeout(crate::error::RequestTimeout {
@@ -606,7 +607,7 @@ mod tests {
         let metrics = Arc::new(SessionMetrics::new());
         let obs = Observability::new(metrics.clone(), None);
         let mut rec = begin(&obs);
-        let _ = rec.attempt_start(addr("10.0.0.1:9042"), None);
+        let _ = rec.attempt_start(addr("10.0.0.1:9042"), None, Instant::now());
         drop(rec);
         let s = metrics.snapshot();
         assert_eq!((s.requests.count, s.requests_failed), (1, 1));
@@ -622,7 +623,7 @@ mod tests {
         for _ in 0..2 {
             let mut rec = begin(&obs);
             assert_eq!(rec.request_id, 0);
-            let _ = rec.attempt_start(a, Some(&ha));
+            let _ = rec.attempt_start(a, Some(&ha), Instant::now());
             let e = server_error(0x1100);
             rec.attempt_end(
                 AttemptOutcome::Failed(&e),
@@ -693,7 +694,7 @@ pub mod bench_support {
             );
             let req_span = rec.span().clone();
             req_span.in_scope(|| {
-                let span = rec.attempt_start(self.host, Some(&self.host_metrics));
+                let span = rec.attempt_start(self.host, Some(&self.host_metrics), Instant::now());
                 span.in_scope(|| {
                     tracing::Span::current().record("stream", 7_i16);
                 });

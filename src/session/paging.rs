@@ -210,7 +210,7 @@ struct Source {
     session: Session,
     statement: PagedStatement,
     values: SerializedValues,
-    keyspace: Option<String>,
+    keyspace: Option<Arc<String>>,
 }
 
 /// One page through the execution core. The same paging state goes to every attempt
@@ -232,7 +232,11 @@ async fn fetch(src: Arc<Source>, req: PageRequest) -> Result<QueryResult, Error>
             &p.options,
         ),
     };
-    let mut job = src.session.job(payload, options, src.keyspace.as_deref());
+    let mut job = src.session.job(
+        payload,
+        options,
+        src.keyspace.as_deref().map(String::as_str),
+    );
     job.page_size = Some(req.page_size);
     job.paging_state = req.paging_state.map(|p| p.0);
     if let Some(t) = req.page_timeout {

@@ -44,7 +44,7 @@ impl QueryResult {
     pub(crate) fn from_outcome(o: Outcome) -> Self {
         let (rows, paging_state, keyspace_set) = match o.result {
             ResultBody::Rows(rows) => {
-                let columns = arc_columns(o.metadata.as_ref(), &rows);
+                let columns = arc_columns(o.metadata.as_deref(), &rows);
                 let paging = rows.metadata.paging_state.clone().map(PagingState);
                 (
                     Some(RowSet::new(columns, rows.rows_count, rows.rows_content)),
