@@ -20,7 +20,8 @@ driver-bench fake-node --port N [--scan-rows N]   (internal) serve canned CQL
   --blocks N                   measured blocks per driver, interleaved (default 5)
   --ops-per-block N            default: insert/select 20000, batch 2000, scan max(4,concurrency)
   --duration-per-block SECS    instead of --ops-per-block
-  --drivers LIST               ringbolt-v4,ringbolt-v5,scylla,floor (default: all that apply)
+  --drivers LIST               ringbolt-v4,ringbolt-v5,scylla,cdrs,floor (default: all that
+                               apply; cdrs needs a build with --features cdrs)
   --self-check                 the first driver against a second instance of itself
   --client-threads N           client tokio worker threads (default 2)
   --scan-rows N                rows in the scan partition (default 100000)
@@ -161,5 +162,17 @@ mod tests {
         assert!(parse(&args("--blocks 0")).is_err());
         assert!(parse(&args("--drivers nope")).is_err());
         assert!(parse(&args("--concurrency")).is_err());
+    }
+
+    #[test]
+    fn cdrs_needs_its_feature() {
+        for name in ["cdrs", "cdrs-tokio"] {
+            let r = parse(&args(&format!("--drivers scylla,{name}")));
+            if cfg!(feature = "cdrs") {
+                assert_eq!(r.unwrap().drivers, vec![Kind::Scylla, Kind::Cdrs]);
+            } else {
+                assert!(r.unwrap_err().contains("--features cdrs"));
+            }
+        }
     }
 }

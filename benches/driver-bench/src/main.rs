@@ -78,6 +78,8 @@ enum Driver {
     Floor(Floor),
     #[cfg(feature = "ringbolt-session")]
     Ringbolt(Arc<drivers::ringbolt::RingboltClient>),
+    #[cfg(feature = "cdrs")]
+    Cdrs(Arc<drivers::cdrs::CdrsClient>),
 }
 
 impl Driver {
@@ -101,6 +103,14 @@ impl Driver {
             Kind::RingboltV4 | Kind::RingboltV5 => {
                 return Err("ringbolt needs the `ringbolt-session` feature (Session API)".into())
             }
+            #[cfg(feature = "cdrs")]
+            Kind::Cdrs => {
+                Self::Cdrs(drivers::cdrs::CdrsClient::connect(contact, opts.page_size).await?)
+            }
+            #[cfg(not(feature = "cdrs"))]
+            Kind::Cdrs => {
+                return Err("cdrs-tokio needs the `cdrs` feature (--features cdrs)".into())
+            }
         })
     }
 
@@ -116,6 +126,8 @@ impl Driver {
             Self::Floor(d) => d.run_block(w, c, b, pid).await,
             #[cfg(feature = "ringbolt-session")]
             Self::Ringbolt(d) => measure::run_block(d, w, c, b, pid).await,
+            #[cfg(feature = "cdrs")]
+            Self::Cdrs(d) => measure::run_block(d, w, c, b, pid).await,
         }
     }
 }
@@ -126,6 +138,9 @@ fn default_drivers(target: Target) -> Vec<Kind> {
         v.extend([Kind::RingboltV5, Kind::RingboltV4]);
     }
     v.push(Kind::Scylla);
+    if cfg!(feature = "cdrs") {
+        v.push(Kind::Cdrs);
+    }
     if target == Target::Fake {
         v.push(Kind::Floor);
     }

@@ -2,6 +2,8 @@
 //! Each driver file owns its session setup and the four workload operations; the
 //! block runner (measure.rs) owns concurrency, timing and counting.
 
+#[cfg(feature = "cdrs")]
+pub mod cdrs;
 pub mod floor;
 #[cfg(feature = "ringbolt-session")]
 pub mod ringbolt;
@@ -30,6 +32,8 @@ pub enum Kind {
     RingboltV5,
     /// The `scylla` crate (protocol v4).
     Scylla,
+    /// The `cdrs-tokio` crate (protocol v4); needs the `cdrs` feature to connect.
+    Cdrs,
     /// Pre-encoded v4 frames over one pipelined socket; fake node only.
     Floor,
 }
@@ -42,8 +46,12 @@ impl Kind {
             "ringbolt-v5" => Self::RingboltV5,
             "scylla" => Self::Scylla,
             "floor" => Self::Floor,
+            "cdrs" | "cdrs-tokio" if cfg!(feature = "cdrs") => Self::Cdrs,
             "cdrs" | "cdrs-tokio" => {
-                return Err("cdrs-tokio is not wired in yet (see the bench README)".into())
+                return Err(
+                    "cdrs-tokio is not compiled in: build with `--features cdrs` (see the bench README)"
+                        .into(),
+                )
             }
             other => return Err(format!("unknown driver {other:?}")),
         })
@@ -55,6 +63,7 @@ impl Kind {
             Self::RingboltV4 => "ringbolt-v4",
             Self::RingboltV5 => "ringbolt-v5",
             Self::Scylla => "scylla",
+            Self::Cdrs => "cdrs",
             Self::Floor => "floor",
         }
     }

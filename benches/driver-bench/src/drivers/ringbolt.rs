@@ -8,8 +8,7 @@ use std::sync::Arc;
 
 use futures::TryStreamExt;
 use ringbolt::{
-    Batch, BatchKind, Consistency, PreparedStatement, ProtocolVersionChoice, Session,
-    StreamConfig,
+    Batch, BatchKind, Consistency, PreparedStatement, ProtocolVersionChoice, Session, StreamConfig,
 };
 
 use super::{BenchError, Client};

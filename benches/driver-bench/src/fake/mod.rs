@@ -245,6 +245,17 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "cdrs")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cdrs_connects_and_runs_every_workload() {
+        let addr = node().await;
+        let c = crate::drivers::cdrs::CdrsClient::connect(&addr.to_string(), 5000)
+            .await
+            .unwrap();
+        assert!(c.knows_keyspace("bench"));
+        every_workload(&c).await;
+    }
+
     #[tokio::test]
     async fn floor_pipelines_every_workload() {
         let addr = node().await;

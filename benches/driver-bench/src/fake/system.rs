@@ -1,6 +1,7 @@
 //! The fake node's system tables: `system.local` (one plausible row describing this
 //! node), empty `system.peers`/`peers_v2`, and `system_schema.*` holding only the
-//! `bench` keyspace, answered to any `SELECT <columns|*> FROM <table>` (WHERE ignored).
+//! `bench` keyspace, answered to any `SELECT <columns|*> FROM <table>` (WHERE ignored;
+//! a column may be `toJson(col) AS alias`, as cdrs-tokio asks for `replication`).
 //! Enough for a driver's control connection to learn the topology; not a CQL engine.
 
 use std::net::SocketAddr;
@@ -221,14 +222,18 @@ impl SystemTables {
         else {
             return Some(Err(invalid(format!("unconfigured table {name}"))));
         };
-        let wanted: Vec<usize> = if cols.trim() == "*" {
-            (0..table.columns.len()).collect()
+        let wanted: Vec<Selector> = if cols.trim() == "*" {
+            (0..table.columns.len())
+                .map(|index| Selector {
+                    index,
+                    json_as: None,
+                })
+                .collect()
         } else {
             let mut v = Vec::new();
             for c in cols.split(',') {
-                let c = c.trim();
-                match table.columns.iter().position(|(n, _)| *n == c) {
-                    Some(i) => v.push(i),
+                match Selector::parse(table, c.trim()) {
+                    Some(sel) => v.push(sel),
                     None => return Some(Err(invalid(format!("Undefined column name {c}")))),
                 }
             }
@@ -238,25 +243,119 @@ impl SystemTables {
     }
 }
 
+/// One selected column: a plain column, or `toJson(column) AS alias` (a text column
+/// holding the value as JSON).
+struct Selector {
+    index: usize,
+    json_as: Option<String>,
+}
+
+impl Selector {
+    /// `c` is lower case. `None`: no such column.
+    fn parse(table: &Table, c: &str) -> Option<Self> {
+        let find = |name: &str| table.columns.iter().position(|(n, _)| *n == name);
+        if let Some(rest) = c.strip_prefix("tojson(") {
+            let (inner, after) = rest.split_once(')')?;
+            let inner = inner.trim();
+            let alias = match after.trim().strip_prefix("as ") {
+                Some(a) => a.trim().to_owned(),
+                None => format!("system.tojson({inner})"),
+            };
+            return Some(Self {
+                index: find(inner)?,
+                json_as: Some(alias),
+            });
+        }
+        Some(Self {
+            index: find(c)?,
+            json_as: None,
+        })
+    }
+}
+
+/// The JSON text of a value, as `toJson` renders it (the types system tables use).
+fn json(v: &CqlValue, out: &mut String) -> Result<(), String> {
+    match v {
+        CqlValue::Text(s) | CqlValue::Ascii(s) => {
+            out.push('"');
+            for ch in s.chars() {
+                match ch {
+                    '"' => out.push_str("\\\""),
+                    '\\' => out.push_str("\\\\"),
+                    c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+                    c => out.push(c),
+                }
+            }
+            out.push('"');
+        }
+        CqlValue::Boolean(b) => out.push_str(if *b { "true" } else { "false" }),
+        CqlValue::Int(i) => out.push_str(&i.to_string()),
+        CqlValue::Bigint(i) => out.push_str(&i.to_string()),
+        CqlValue::List(items) | CqlValue::Set(items) => {
+            out.push('[');
+            for (n, item) in items.iter().enumerate() {
+                if n > 0 {
+                    out.push_str(", ");
+                }
+                json(item, out)?;
+            }
+            out.push(']');
+        }
+        CqlValue::Map(entries) => {
+            out.push('{');
+            for (n, (k, val)) in entries.iter().enumerate() {
+                if n > 0 {
+                    out.push_str(", ");
+                }
+                json(k, out)?;
+                out.push_str(": ");
+                json(val, out)?;
+            }
+            out.push('}');
+        }
+        other => {
+            return Err(format!(
+                "toJson of {other:?} is not supported by the fake node"
+            ))
+        }
+    }
+    Ok(())
+}
+
 fn invalid(message: String) -> ErrorBody {
     ErrorBody::new(message, ErrorKind::Invalid)
 }
 
-fn rows_result(table: &Table, wanted: &[usize]) -> Result<ResultBody, String> {
+fn rows_result(table: &Table, wanted: &[Selector]) -> Result<ResultBody, String> {
     let specs = wanted
         .iter()
-        .map(|&i| ColumnSpec {
-            keyspace: table.keyspace.to_owned(),
-            table: table.name.to_owned(),
-            name: table.columns[i].0.to_owned(),
-            typ: table.columns[i].1.clone(),
+        .map(|sel| {
+            let (name, typ) = &table.columns[sel.index];
+            let (name, typ) = match &sel.json_as {
+                Some(alias) => (alias.clone(), ColumnType::Varchar),
+                None => ((*name).to_owned(), typ.clone()),
+            };
+            ColumnSpec {
+                keyspace: table.keyspace.to_owned(),
+                table: table.name.to_owned(),
+                name,
+                typ,
+            }
         })
         .collect();
     let mut content = BytesMut::new();
     let mut cell = BytesMut::new();
     for row in &table.rows {
-        for &i in wanted {
-            match &row[i] {
+        for sel in wanted {
+            let value = match (&row[sel.index], &sel.json_as) {
+                (Some(v), Some(_)) => {
+                    let mut s = String::new();
+                    json(v, &mut s)?;
+                    Some(CqlValue::Text(s))
+                }
+                (v, _) => v.clone(),
+            };
+            match &value {
                 None => wire::write_bytes(&mut content, None).map_err(|e| e.to_string())?,
                 Some(v) => {
                     cell.clear();
@@ -296,6 +395,29 @@ mod tests {
             rows.metadata.columns[4].typ,
             ColumnType::Set(Box::new(ColumnType::Varchar))
         );
+    }
+
+    #[test]
+    fn to_json_selects_the_replication_map_as_text() {
+        let r = tables()
+            .select("SELECT keyspace_name, toJson(replication) AS replication FROM system_schema.keyspaces")
+            .unwrap()
+            .unwrap();
+        let ResultBody::Rows(rows) = r else {
+            panic!("not rows")
+        };
+        assert_eq!(rows.rows_count, 1);
+        let col = &rows.metadata.columns[1];
+        assert_eq!(
+            (col.name.as_str(), &col.typ),
+            ("replication", &ColumnType::Varchar)
+        );
+        let want = r#"{"class": "org.apache.cassandra.locator.SimpleStrategy", "replication_factor": "1"}"#;
+        let body = &rows.rows_content[..];
+        assert!(body.windows(want.len()).any(|w| w == want.as_bytes()));
+        let mut s = String::new();
+        json(&CqlValue::Text("a\"b\\c\n".into()), &mut s).unwrap();
+        assert_eq!(s, r#""a\"b\\c\u000a""#);
     }
 
     #[test]
