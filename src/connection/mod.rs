@@ -23,6 +23,7 @@ use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 pub use auth::{AuthError, AuthSession, Authenticator, PlainTextAuthenticator};
@@ -55,7 +56,8 @@ pub(crate) struct ConnectionConfig {
     pub(crate) max_orphans: usize,
     pub(crate) max_streams: usize,
     pub(crate) max_frame_len: usize,
-    /// Requests waiting for the task (the bounded channel's capacity).
+    /// Requests the task holds while no stream id is free or the socket is congested;
+    /// one more is refused at once with `StreamIdsExhausted`, never written.
     pub(crate) queue_len: usize,
     pub(crate) keyspace: Option<String>,
     pub(crate) tcp_nodelay: bool,
@@ -93,12 +95,27 @@ pub(crate) struct RequestError {
     pub(crate) written: bool,
 }
 
+/// How a submitted request ended, as the connection task reports it.
+#[derive(Debug)]
+pub(crate) enum Answer {
+    /// The node's response.
+    Frame(Frame),
+    /// The connection failed the request.
+    Failed(RequestError),
+    /// The request's deadline passed first (`written`: as for `RequestError`). The
+    /// stream id stays reserved until the node answers (an orphan).
+    TimedOut { written: bool },
+}
+
 /// A submitted request's pending answer (see [`Connection::submit`]).
-pub(crate) struct Reply(oneshot::Receiver<Result<Frame, RequestError>>);
+pub(crate) struct Reply(oneshot::Receiver<Answer>);
 
 pub(crate) struct Command {
     pub(crate) frame: BytesMut,
-    pub(crate) reply: oneshot::Sender<Result<Frame, RequestError>>,
+    pub(crate) reply: oneshot::Sender<Answer>,
+    /// When the caller stops waiting; the task answers `TimedOut` then (one timer per
+    /// connection instead of one per request).
+    pub(crate) deadline: Option<Instant>,
 }
 
 /// State the task publishes for handles, pools and metrics.
@@ -150,7 +167,7 @@ impl Shared {
 /// last handle is dropped and nothing is in flight.
 #[derive(Debug, Clone)]
 pub(crate) struct Connection {
-    tx: mpsc::Sender<Command>,
+    tx: mpsc::UnboundedSender<Command>,
     shared: Arc<Shared>,
     version: ProtocolVersion,
     /// Frame-body compression (v3/v4 only; v5 compresses segments inside the task).
@@ -251,7 +268,7 @@ impl Connection {
                 addr,
                 timeout: config.connect_timeout,
             })??;
-        let (tx, rx) = mpsc::channel(config.queue_len.max(1));
+        let (tx, rx) = mpsc::unbounded_channel();
         let (events_tx, events_rx) = if with_events {
             let (t, r) = mpsc::channel(1024);
             (Some(t), Some(r))
@@ -393,16 +410,33 @@ impl Connection {
     /// Sends an encoded request frame and waits for its response frame. Dropping the
     /// returned future is safe: the stream id stays reserved until the node answers.
     pub(crate) async fn send_frame(&self, frame: BytesMut) -> Result<Frame, RequestError> {
-        let rx = self.submit(frame).await?;
-        self.reply(rx).await
+        let rx = self.submit(frame, None)?;
+        match self.reply(rx).await {
+            Answer::Frame(f) => Ok(f),
+            Answer::Failed(e) => Err(e),
+            // Not asked for: no deadline was given.
+            Answer::TimedOut { written } => Err(RequestError {
+                error: self.terminal_error(),
+                written,
+            }),
+        }
     }
 
     /// First half of [`send_frame`](Self::send_frame): hands the frame to the
-    /// connection task (waiting while its queue is full). Until this returns, nothing
-    /// was written, so a caller that gives up here may safely go elsewhere.
-    pub(crate) async fn submit(&self, frame: BytesMut) -> Result<Reply, RequestError> {
+    /// connection task, which answers `TimedOut` once `deadline` passes. Never waits:
+    /// the task queues what it cannot write yet (up to `queue_len`, then refuses).
+    pub(crate) fn submit(
+        &self,
+        frame: BytesMut,
+        deadline: Option<Instant>,
+    ) -> Result<Reply, RequestError> {
         let (reply, rx) = oneshot::channel();
-        if self.tx.send(Command { frame, reply }).await.is_err() {
+        let cmd = Command {
+            frame,
+            reply,
+            deadline,
+        };
+        if self.tx.send(cmd).is_err() {
             return Err(RequestError {
                 error: self.terminal_error(),
                 written: false,
@@ -414,11 +448,11 @@ impl Connection {
 
     /// Second half of [`send_frame`](Self::send_frame): waits for the response.
     /// Dropping this future orphans the stream id (never reused before the answer).
-    pub(crate) async fn reply(&self, rx: Reply) -> Result<Frame, RequestError> {
+    pub(crate) async fn reply(&self, rx: Reply) -> Answer {
         match rx.0.await {
-            Ok(result) => result,
+            Ok(answer) => answer,
             // The task always answers before dropping a sender; this is a task panic.
-            Err(_) => Err(RequestError {
+            Err(_) => Answer::Failed(RequestError {
                 error: self.terminal_error(),
                 written: true,
             }),

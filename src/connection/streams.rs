@@ -102,6 +102,11 @@ impl<T> StreamMap<T> {
             .filter_map(|(i, s)| s.as_ref().map(|v| (i as i16, v)))
     }
 
+    /// Iterates mutably over every reserved id's waiter.
+    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut T> {
+        self.slots.iter_mut().flatten()
+    }
+
     /// Releases every id, yielding the waiters (used when the connection dies).
     pub(crate) fn drain(&mut self) -> impl Iterator<Item = T> + '_ {
         self.bits.iter_mut().for_each(|w| *w = 0);

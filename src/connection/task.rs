@@ -1,8 +1,10 @@
 //! The one task that owns a connection's socket: it assigns stream ids, coalesces
-//! queued frames into single writes, routes responses to their waiters, delivers
+//! queued frames into single writes, routes responses to their waiters, enforces
+//! request deadlines (one timer for the connection, not one per request), delivers
 //! events, sends heartbeats and, when it ends for any reason, answers every waiter.
 //! It does not encode request bodies (callers do) nor decode response bodies.
 
+use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,24 +16,50 @@ use tokio::time::Instant;
 use tokio_util::codec::{Decoder, Encoder};
 
 use super::streams::StreamMap;
-use super::{Command, ConnectionConfig, RequestError, Shared};
+use super::{Answer, Command, ConnectionConfig, RequestError, Shared};
 use crate::codec::CqlCodec;
 use crate::error::ConnectionError;
 use crate::protocol::frame::{Frame, HEADER_LEN};
 use crate::protocol::segment::MAX_SEGMENT_PAYLOAD;
 
-/// Stop pulling new requests while this many bytes wait to be written.
+/// Queue new requests instead of staging them while this many bytes wait to be written.
 const WRITE_HIGH_WATER: usize = 1 << 20;
+/// Requests taken from the channel per loop turn (the other branches get their turn).
+const TAKE_PER_TURN: usize = 4096;
 /// Read buffer growth step.
 const READ_CHUNK: usize = 64 * 1024;
 
+/// Who waits for a reserved stream id's answer.
+enum Waiter {
+    Caller(oneshot::Sender<Answer>),
+    /// The task's own OPTIONS heartbeat.
+    Heartbeat,
+    /// The caller was told its deadline passed; the id waits for the node (orphan).
+    Abandoned,
+}
+
 /// What a reserved stream id is waiting for.
 struct Pending {
-    /// `None` for the task's own heartbeat.
-    reply: Option<oneshot::Sender<Result<Frame, RequestError>>>,
+    waiter: Waiter,
     /// Total bytes that must have reached the socket for this frame to be complete.
     end_offset: u64,
     sent_at: Instant,
+    deadline: Option<Instant>,
+}
+
+impl Pending {
+    /// True when nobody waits for the answer any more (the id is still reserved).
+    fn is_orphan(&self) -> bool {
+        match &self.waiter {
+            Waiter::Caller(r) => r.is_closed(),
+            Waiter::Heartbeat => false,
+            Waiter::Abandoned => true,
+        }
+    }
+
+    fn is_live(&self) -> bool {
+        matches!(&self.waiter, Waiter::Caller(r) if !r.is_closed())
+    }
 }
 
 pub(super) struct Task<IO> {
@@ -44,7 +72,7 @@ pub(super) struct Task<IO> {
 /// Everything the loop needs besides the socket.
 pub(super) struct Core {
     pub(super) codec: CqlCodec,
-    pub(super) rx: mpsc::Receiver<Command>,
+    pub(super) rx: mpsc::UnboundedReceiver<Command>,
     pub(super) events: Option<mpsc::Sender<Frame>>,
     pub(super) shared: Arc<Shared>,
     pub(super) config: ConnectionConfig,
@@ -66,6 +94,12 @@ struct State {
     last_read: Instant,
     heartbeat_sent: Option<Instant>,
     draining: bool,
+    /// Requests taken from the channel that could not be staged yet (no free id, or
+    /// the socket is congested), oldest first; at most `queue_len`.
+    queued: VecDeque<Command>,
+    /// No deadline of a waiting request is earlier (it may be earlier than all of them:
+    /// the expiry sweep then finds nothing and recomputes it).
+    next_deadline: Option<Instant>,
 }
 
 impl<IO> Task<IO>
@@ -93,6 +127,8 @@ where
             last_read: Instant::now(),
             heartbeat_sent: None,
             draining: false,
+            queued: VecDeque::new(),
+            next_deadline: None,
         };
         let (rd, wr) = tokio::io::split(io);
         let error = core.event_loop(rd, wr, &mut st).await;
@@ -128,6 +164,11 @@ impl Core {
             .max(Duration::from_millis(1));
         let mut tick = tokio::time::interval(tick_every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Fires at `st.next_deadline`; re-armed only when that moves, so with one
+        // timeout for every request it is reset about once per timeout period.
+        let expiry = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(expiry);
+        let mut armed: Option<Instant> = None;
         let mut rx_open = true;
         if !st.rbuf.is_empty() {
             if let Err(e) = self.handle_input(st) {
@@ -135,9 +176,17 @@ impl Core {
             }
         }
         loop {
-            // While draining, queued requests are still taken, to be refused at once.
-            let accepting = rx_open
-                && (st.draining || (st.streams.available() > 0 && st.out.len() < WRITE_HIGH_WATER));
+            if !st.queued.is_empty() {
+                if let Err(e) = self.promote(st) {
+                    return e;
+                }
+            }
+            if st.next_deadline != armed {
+                if let Some(d) = st.next_deadline {
+                    expiry.as_mut().reset(d);
+                }
+                armed = st.next_deadline;
+            }
             if st.draining && self.live_waiters(st) == 0 {
                 return ConnectionError::Recycled {
                     addr: self.shared.addr,
@@ -188,22 +237,15 @@ impl Core {
                         Err(e) => return ConnectionError::io(self.shared.addr, e),
                     }
                 }
-                cmd = self.rx.recv(), if accepting => {
+                cmd = self.rx.recv(), if rx_open => {
                     match cmd {
-                        Some(cmd) if st.draining => {
-                            // A recycling connection writes nothing new: the request
-                            // fails now, never written, free to go to another connection.
-                            let _ = cmd.reply.send(Err(RequestError {
-                                error: ConnectionError::Recycled { addr: self.shared.addr },
-                                written: false,
-                            }));
-                        }
                         Some(cmd) => {
-                            self.accept(st, cmd);
-                            // Write coalescing: drain whatever else is already queued.
-                            while st.streams.available() > 0 && st.staging.len() < WRITE_HIGH_WATER {
+                            let now = Instant::now();
+                            self.take(st, cmd, now);
+                            // Write coalescing: take whatever else is already queued.
+                            for _ in 1..TAKE_PER_TURN {
                                 match self.rx.try_recv() {
-                                    Ok(cmd) => self.accept(st, cmd),
+                                    Ok(cmd) => self.take(st, cmd, now),
                                     Err(_) => break,
                                 }
                             }
@@ -213,6 +255,9 @@ impl Core {
                         }
                         None => rx_open = false,
                     }
+                }
+                () = &mut expiry, if armed.is_some() => {
+                    self.expire(st, Instant::now());
                 }
                 _ = tick.tick() => {
                     if let Some(e) = self.on_tick(st) {
@@ -224,25 +269,132 @@ impl Core {
         }
     }
 
+    /// True when a new request may be staged now (a free id, the socket not congested).
+    fn can_stage(st: &State) -> bool {
+        st.streams.available() > 0
+            && st.staging.len() < WRITE_HIGH_WATER
+            && st.out.len() < WRITE_HIGH_WATER
+    }
+
+    /// A request from the channel: refused (recycling, deadline already passed, queue
+    /// full), staged, or queued behind earlier ones. Never written twice, never lost.
+    fn take(&mut self, st: &mut State, cmd: Command, now: Instant) {
+        if st.draining {
+            // A recycling connection writes nothing new: the request fails now, never
+            // written, free to go to another connection.
+            let _ = cmd.reply.send(Answer::Failed(RequestError {
+                error: ConnectionError::Recycled {
+                    addr: self.shared.addr,
+                },
+                written: false,
+            }));
+            return;
+        }
+        if let Some(d) = cmd.deadline {
+            if d <= now {
+                let _ = cmd.reply.send(Answer::TimedOut { written: false });
+                return;
+            }
+            st.next_deadline = Some(st.next_deadline.map_or(d, |n| n.min(d)));
+        }
+        if st.queued.is_empty() && Self::can_stage(st) {
+            self.accept(st, cmd, now);
+        } else if st.queued.len() < self.config.queue_len {
+            st.queued.push_back(cmd);
+        } else {
+            let _ = cmd.reply.send(Answer::Failed(RequestError {
+                error: ConnectionError::StreamIdsExhausted {
+                    addr: self.shared.addr,
+                },
+                written: false,
+            }));
+        }
+    }
+
+    /// Stages queued requests while there is room (oldest first).
+    fn promote(&mut self, st: &mut State) -> Result<(), ConnectionError> {
+        if !Self::can_stage(st) && !st.draining {
+            return Ok(());
+        }
+        let now = Instant::now();
+        while Self::can_stage(st) || st.draining {
+            let Some(cmd) = st.queued.pop_front() else {
+                break;
+            };
+            if st.draining {
+                let _ = cmd.reply.send(Answer::Failed(RequestError {
+                    error: ConnectionError::Recycled {
+                        addr: self.shared.addr,
+                    },
+                    written: false,
+                }));
+            } else if cmd.deadline.is_some_and(|d| d <= now) {
+                let _ = cmd.reply.send(Answer::TimedOut { written: false });
+            } else {
+                self.accept(st, cmd, now);
+            }
+        }
+        self.stage_out(st)
+    }
+
+    /// Answers `TimedOut` to every waiter whose deadline passed (written ones keep
+    /// their id as orphans until the node answers) and finds the next deadline.
+    fn expire(&mut self, st: &mut State, now: Instant) {
+        let flushed = st.flushed_total;
+        let mut next: Option<Instant> = None;
+        let mut earliest = |d: Instant| next = Some(next.map_or(d, |n: Instant| n.min(d)));
+        for p in st.streams.values_mut() {
+            let (Some(d), Waiter::Caller(_)) = (p.deadline, &p.waiter) else {
+                continue;
+            };
+            if d > now {
+                earliest(d);
+            } else if let Waiter::Caller(reply) =
+                std::mem::replace(&mut p.waiter, Waiter::Abandoned)
+            {
+                let _ = reply.send(Answer::TimedOut {
+                    written: p.end_offset <= flushed,
+                });
+            }
+        }
+        let mut kept = VecDeque::with_capacity(st.queued.len());
+        for cmd in st.queued.drain(..) {
+            match cmd.deadline {
+                Some(d) if d <= now => {
+                    let _ = cmd.reply.send(Answer::TimedOut { written: false });
+                }
+                d => {
+                    if let Some(d) = d {
+                        earliest(d);
+                    }
+                    kept.push_back(cmd);
+                }
+            }
+        }
+        st.queued = kept;
+        st.next_deadline = next;
+    }
+
     /// Reserves an id for `cmd` and stages its frame; a caller that already gave up is
     /// answered nothing and costs nothing (its request is never written).
-    fn accept(&mut self, st: &mut State, mut cmd: Command) {
+    fn accept(&mut self, st: &mut State, mut cmd: Command, now: Instant) {
         if cmd.reply.is_closed() {
             return;
         }
         if !is_one_whole_frame(&cmd.frame) {
             // Writing it would desynchronise the stream (v4) or fail the segment
             // encoder (v5) and end the connection for every other caller.
-            let _ = cmd.reply.send(Err(RequestError {
+            let _ = cmd.reply.send(Answer::Failed(RequestError {
                 error: ConnectionError::InvalidRequestFrame,
                 written: false,
             }));
             return;
         }
         let pending = Pending {
-            reply: Some(cmd.reply),
+            waiter: Waiter::Caller(cmd.reply),
             end_offset: u64::MAX,
-            sent_at: Instant::now(),
+            sent_at: now,
+            deadline: cmd.deadline,
         };
         match st.streams.insert(pending) {
             Ok(id) => {
@@ -251,9 +403,9 @@ impl Core {
                 st.staged_ids.push((id, st.staging.len()));
             }
             Err(pending) => {
-                // Unreachable while `accepting` gates on available ids, but never lose it.
-                if let Some(reply) = pending.reply {
-                    let _ = reply.send(Err(RequestError {
+                // Unreachable while `can_stage` gates on available ids, but never lose it.
+                if let Waiter::Caller(reply) = pending.waiter {
+                    let _ = reply.send(Answer::Failed(RequestError {
                         error: ConnectionError::StreamIdsExhausted {
                             addr: self.shared.addr,
                         },
@@ -335,12 +487,13 @@ impl Core {
                 continue;
             }
             match st.streams.remove(stream) {
-                Some(p) => match p.reply {
-                    Some(reply) => {
+                Some(p) => match p.waiter {
+                    Waiter::Caller(reply) => {
                         // A closed receiver is an orphan coming home: the id is free now.
-                        let _ = reply.send(Ok(frame));
+                        let _ = reply.send(Answer::Frame(frame));
                     }
-                    None => st.heartbeat_sent = None,
+                    Waiter::Heartbeat => st.heartbeat_sent = None,
+                    Waiter::Abandoned => {}
                 },
                 None => {
                     // Spec: responses carry the request's stream id. An id nobody waits
@@ -373,9 +526,10 @@ impl Core {
         } else if let Some(interval) = self.config.heartbeat_interval {
             if now.duration_since(st.last_read) >= interval && !st.draining {
                 let pending = Pending {
-                    reply: None,
+                    waiter: Waiter::Heartbeat,
                     end_offset: u64::MAX,
                     sent_at: now,
+                    deadline: None,
                 };
                 if let Ok(id) = st.streams.insert(pending) {
                     let mut frame = self.heartbeat_frame.clone();
@@ -393,7 +547,7 @@ impl Core {
         let old = self.config.orphan_age;
         let (mut all, mut orphans) = (0, 0);
         for (_, p) in st.streams.iter() {
-            if p.reply.as_ref().is_some_and(|r| r.is_closed()) {
+            if p.is_orphan() {
                 all += 1;
                 if now.duration_since(p.sent_at) >= old {
                     orphans += 1;
@@ -406,21 +560,24 @@ impl Core {
             tracing::warn!(addr = %self.shared.addr, orphans, "too many orphaned stream ids; recycling connection");
             st.draining = true;
             self.shared.recycling.store(true, Ordering::Release);
+            // Queued requests were never written: they go elsewhere now.
+            if let Err(e) = self.promote(st) {
+                return Some(e);
+            }
         }
         None
     }
 
     fn live_waiters(&self, st: &State) -> usize {
-        st.streams
-            .iter()
-            .filter(|(_, p)| p.reply.as_ref().is_some_and(|r| !r.is_closed()))
-            .count()
+        let queued = st.queued.iter().filter(|c| !c.reply.is_closed()).count();
+        st.streams.iter().filter(|(_, p)| p.is_live()).count() + queued
     }
 
+    /// In flight for the pool's least-busy choice: reserved ids plus queued requests.
     fn publish(&self, st: &State) {
         self.shared
             .in_flight
-            .store(st.streams.in_use(), Ordering::Relaxed);
+            .store(st.streams.in_use() + st.queued.len(), Ordering::Relaxed);
     }
 
     /// Every waiter gets the terminal error exactly once; queued requests that never
@@ -429,16 +586,20 @@ impl Core {
         self.shared.set_broken(error.clone());
         let flushed = st.flushed_total;
         for p in st.streams.drain() {
-            if let Some(reply) = p.reply {
-                let _ = reply.send(Err(RequestError {
+            if let Waiter::Caller(reply) = p.waiter {
+                let _ = reply.send(Answer::Failed(RequestError {
                     error: error.clone(),
                     written: p.end_offset <= flushed,
                 }));
             }
         }
         self.rx.close();
-        while let Ok(cmd) = self.rx.try_recv() {
-            let _ = cmd.reply.send(Err(RequestError {
+        let never_written = st
+            .queued
+            .drain(..)
+            .chain(std::iter::from_fn(|| self.rx.try_recv().ok()));
+        for cmd in never_written {
+            let _ = cmd.reply.send(Answer::Failed(RequestError {
                 error: error.clone(),
                 written: false,
             }));

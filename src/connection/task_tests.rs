@@ -5,7 +5,8 @@
 use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 
-use super::{Connection, ConnectionConfig};
+use super::{Answer, Connection, ConnectionConfig};
+use crate::error::ConnectionError;
 use crate::protocol::frame::{encode_frame, Direction, Frame, FrameDecoder, FrameFlags};
 use crate::protocol::request::Request;
 use crate::protocol::response::{Response, Supported};
@@ -56,6 +57,10 @@ fn supported() -> Response {
 
 /// A handshaken connection and the peer driving the other end.
 async fn connected() -> (Connection, Peer) {
+    connected_with(ConnectionConfig::default()).await
+}
+
+async fn connected_with(config: ConnectionConfig) -> (Connection, Peer) {
     let (client, server) = tokio::io::duplex(64 * 1024);
     let mut peer = Peer {
         io: server,
@@ -64,7 +69,7 @@ async fn connected() -> (Connection, Peer) {
     };
     let config = ConnectionConfig {
         heartbeat_interval: None,
-        ..ConnectionConfig::default()
+        ..config
     };
     let addr = "127.0.0.1:9042".parse().unwrap();
     let open = Connection::open_on(client, addr, V4, &config, false);
@@ -89,7 +94,7 @@ async fn abandoned_stream_id_stays_reserved_until_its_late_answer() {
     let (conn, mut peer) = connected().await;
 
     // A: sent, then abandoned by its caller (a timeout dropping the future).
-    let reply_a = conn.submit(options_frame(&conn)).await.unwrap();
+    let reply_a = conn.submit(options_frame(&conn), None).unwrap();
     let a = peer.next_request().await;
     drop(reply_a);
     let id_a = a.header.stream;
@@ -125,7 +130,7 @@ async fn abandoned_stream_id_stays_reserved_until_its_late_answer() {
 async fn a_caller_gone_before_the_write_costs_no_id_and_nothing_is_sent() {
     let (conn, mut peer) = connected().await;
     // Abandoned while still queued: the task skips it, the node never sees it.
-    let queued = conn.submit(options_frame(&conn)).await.unwrap();
+    let queued = conn.submit(options_frame(&conn), None).unwrap();
     drop(queued);
     let next = conn.clone();
     let d = tokio::spawn(async move { next.send_frame(options_frame(&next)).await });
@@ -149,4 +154,74 @@ async fn connection_loss_tells_each_waiter_whether_it_was_written() {
     // After the loss, a new request is refused before anything is written.
     let err = conn.send_frame(options_frame(&conn)).await.unwrap_err();
     assert!(!err.written);
+}
+
+fn within(ms: u64) -> Option<tokio::time::Instant> {
+    Some(tokio::time::Instant::now() + std::time::Duration::from_millis(ms))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_written_request_past_its_deadline_times_out_and_its_id_waits_for_the_answer() {
+    let (conn, mut peer) = connected().await;
+    let reply = conn.submit(options_frame(&conn), within(100)).unwrap();
+    let req = peer.next_request().await;
+    // The node is silent: the task answers at the deadline, saying it was written.
+    match conn.reply(reply).await {
+        Answer::TimedOut { written } => assert!(written),
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    assert_eq!(conn.in_flight(), 1, "the timed-out request keeps its id");
+    // The late answer frees the id and breaks nothing.
+    peer.answer(req.header.stream, &supported()).await;
+    let next = conn.clone();
+    let d = tokio::spawn(async move { next.send_frame(options_frame(&next)).await });
+    let req2 = peer.next_request().await;
+    assert_eq!(
+        req2.header.stream, req.header.stream,
+        "the orphan's id came back"
+    );
+    peer.answer(req2.header.stream, &Response::Ready).await;
+    assert_eq!(d.await.unwrap().unwrap().header.opcode, Opcode::Ready);
+    assert_eq!(conn.in_flight(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_queued_request_past_its_deadline_is_never_written_and_a_full_queue_refuses() {
+    let config = ConnectionConfig {
+        max_streams: 1,
+        queue_len: 1,
+        ..ConnectionConfig::default()
+    };
+    let (conn, mut peer) = connected_with(config).await;
+    // The only id is taken by a request the node does not answer yet.
+    let first = conn.submit(options_frame(&conn), within(10_000)).unwrap();
+    let first_req = peer.next_request().await;
+    // The second waits in the task's queue, the third finds the queue full.
+    let queued = conn.submit(options_frame(&conn), within(100)).unwrap();
+    let refused = conn.submit(options_frame(&conn), within(10_000)).unwrap();
+    match conn.reply(refused).await {
+        Answer::Failed(e) => {
+            assert!(!e.written);
+            assert!(matches!(
+                e.error,
+                ConnectionError::StreamIdsExhausted { .. }
+            ));
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    match conn.reply(queued).await {
+        Answer::TimedOut { written } => assert!(!written, "it never left the queue"),
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    // A deadline already past is answered at once, and nothing is written either.
+    let late = conn.submit(options_frame(&conn), within(0)).unwrap();
+    assert!(matches!(
+        conn.reply(late).await,
+        Answer::TimedOut { written: false }
+    ));
+    peer.answer(first_req.header.stream, &Response::Ready).await;
+    assert!(matches!(conn.reply(first).await, Answer::Frame(_)));
+    // Nothing else ever reached the node.
+    assert!(peer.dec.decode(&mut peer.buf).unwrap().is_none());
+    assert_eq!(conn.in_flight(), 0);
 }

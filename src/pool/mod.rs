@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
+use arc_swap::ArcSwap;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -88,6 +89,9 @@ pub(crate) struct PoolShared {
     pub(crate) addr: SocketAddr,
     pub(crate) config: PoolConfig,
     pub(crate) conns: RwLock<Vec<Connection>>,
+    /// `conns` as of its last change, for `pick` (no lock on the request path).
+    /// Only written under the `conns` write lock, by `publish`.
+    pub(crate) live: ArcSwap<Vec<Connection>>,
     pub(crate) health: Mutex<Health>,
     /// Mirrors `health.state` being `Down`, for the lock-free check of every query plan.
     pub(crate) down: AtomicBool,
@@ -104,6 +108,13 @@ pub(crate) struct PoolShared {
     pub(crate) listener: Listener,
     /// This host's metrics recorder (handed to every connection).
     pub(crate) metrics: Option<Arc<HostMetrics>>,
+}
+
+impl PoolShared {
+    /// Makes `conns` (the writer's copy, still locked) what `pick` sees.
+    pub(crate) fn publish(&self, conns: &[Connection]) {
+        self.live.store(Arc::new(conns.to_vec()));
+    }
 }
 
 impl PoolGauges for PoolShared {
@@ -151,6 +162,7 @@ impl HostPool {
             addr,
             config,
             conns: RwLock::new(Vec::new()),
+            live: ArcSwap::default(),
             health: Mutex::new(Health {
                 state: HostState::Unknown,
                 since: SystemTime::now(),
@@ -185,7 +197,7 @@ impl HostPool {
     /// The least-busy usable connection, or `None` (and a refill wake-up) when
     /// there is none.
     pub(crate) fn pick(&self) -> Option<Connection> {
-        let conns = self.shared.conns.read().ok()?;
+        let conns = self.shared.live.load();
         let mut best: Option<&Connection> = None;
         let mut dead = false;
         for c in conns.iter() {
@@ -299,6 +311,7 @@ impl HostPool {
         self.shared.shutdown.cancel();
         if let Ok(mut conns) = self.shared.conns.write() {
             conns.clear();
+            self.shared.publish(&conns);
         }
     }
 

@@ -101,6 +101,7 @@ fn prune(shared: &PoolShared) -> usize {
     match shared.conns.write() {
         Ok(mut conns) => {
             conns.retain(Connection::is_usable);
+            shared.publish(&conns);
             conns.len()
         }
         Err(_) => 0,
@@ -136,6 +137,7 @@ pub(super) async fn run(shared: Arc<PoolShared>) {
                             return;
                         }
                         conns.push(opened.connection);
+                        shared.publish(&conns);
                     }
                     backoff.reset();
                     set_state(&shared, HostState::Up);

@@ -14,7 +14,7 @@ use tracing::Instrument;
 
 use super::SessionInner;
 use crate::cluster::{routing_token, RoutingInfo};
-use crate::connection::{parse_response, Connection};
+use crate::connection::{parse_response, Answer, Connection};
 use crate::error::{
     Attempt, AttemptError, Error, NoHostAvailable, RequestTimeout, ServerError, ServerErrorKind,
 };
@@ -272,20 +272,26 @@ impl SessionInner {
                     continue;
                 }
             };
-            let span = rec.attempt_start(addr, conn.host_metrics(), t0);
+            let span = rec.attempt_start(addr, t0);
+            let host_metrics = conn.host_metrics().map(|m| &**m);
             let step = self
                 .attempt(job, &conn, consistency, t0)
                 .instrument(span)
                 .await;
             let (error, written) = match step {
                 Ok(Step::Done(outcome)) => {
-                    rec.attempt_end(AttemptOutcome::Success, true, None);
+                    rec.attempt_end(host_metrics, AttemptOutcome::Success, true, None);
                     return Ok(*outcome);
                 }
                 Ok(Step::Failed { error, written }) => (error, written),
                 Err(final_error) => {
                     let written = !matches!(final_error, Error::InvalidRequest(_));
-                    rec.attempt_end(AttemptOutcome::Fatal(&final_error), written, None);
+                    rec.attempt_end(
+                        host_metrics,
+                        AttemptOutcome::Fatal(&final_error),
+                        written,
+                        None,
+                    );
                     return Err(final_error);
                 }
             };
@@ -298,7 +304,12 @@ impl SessionInner {
             // close() cut the connections: the request ends here, honestly.
             if self.is_torn_down() {
                 let last = &attempts[attempts.len() - 1];
-                rec.attempt_end(AttemptOutcome::Failed(&last.error), written, None);
+                rec.attempt_end(
+                    host_metrics,
+                    AttemptOutcome::Failed(&last.error),
+                    written,
+                    None,
+                );
                 return Err(closed(&attempts));
             }
             let last = &attempts[attempts.len() - 1];
@@ -318,7 +329,12 @@ impl SessionInner {
                 })
             };
             tracing::debug!(host = %addr, error = %last.error, written, ?decision, "attempt failed");
-            rec.attempt_end(AttemptOutcome::Failed(&last.error), written, Some(decision));
+            rec.attempt_end(
+                host_metrics,
+                AttemptOutcome::Failed(&last.error),
+                written,
+                Some(decision),
+            );
             retry_count += 1;
             let retry = match decision {
                 RetryDecision::RetrySameHost(c) => {
@@ -363,10 +379,6 @@ impl SessionInner {
             Some(t) => job.deadline.min(t0 + t),
             None => job.deadline,
         };
-        // One timer for the whole attempt (queueing, answer, re-prepare); it is only
-        // registered with the runtime if the attempt has to wait.
-        let expiry = tokio::time::sleep_until(attempt_deadline);
-        tokio::pin!(expiry);
         let timed_out = |written| {
             Ok(Step::Failed {
                 error: AttemptError::Timeout(attempt_deadline.saturating_duration_since(t0)),
@@ -385,28 +397,22 @@ impl SessionInner {
                 .encode_sized(&request, job.tracing, job.frame_size_hint())
                 .map_err(|e| Error::InvalidRequest(e.to_string()))?;
             drop(request);
-            // Waiting for room in the connection's queue: nothing is written yet.
-            let reply = match before(expiry.as_mut(), conn.submit(frame)).await {
-                None => return timed_out(false),
-                Some(Err(e)) => {
-                    return Ok(Step::Failed {
-                        error: AttemptError::Connection(e.error),
-                        written: e.written,
-                    })
-                }
-                Some(Ok(reply)) => reply,
+            // The connection task enforces the deadline (no timer per request): it
+            // answers `TimedOut`, saying whether the frame reached the socket, and
+            // keeps a written request's stream id until the node answers.
+            let answer = match conn.submit(frame, Some(attempt_deadline)) {
+                Ok(reply) => conn.reply(reply).await,
+                Err(e) => Answer::Failed(e),
             };
-            // From here the frame may reach the socket at any moment; a timeout
-            // orphans the stream id (the connection keeps it until the answer).
-            let frame = match before(expiry.as_mut(), conn.reply(reply)).await {
-                None => return timed_out(true),
-                Some(Err(e)) => {
+            let frame = match answer {
+                Answer::Frame(frame) => frame,
+                Answer::TimedOut { written } => return timed_out(written),
+                Answer::Failed(e) => {
                     return Ok(Step::Failed {
                         error: AttemptError::Connection(e.error),
                         written: e.written,
                     })
                 }
-                Some(Ok(frame)) => frame,
             };
             tracing::Span::current().record("stream", frame.header.stream);
             let host = conn.addr();
@@ -574,19 +580,6 @@ impl SessionInner {
                 maybe_executed: false,
             })),
         }
-    }
-}
-
-/// `fut`'s output, or `None` if `expiry` fires first (`fut` is polled first, so a
-/// ready answer never loses to an expired timer and never registers it).
-async fn before<F: std::future::Future>(
-    expiry: std::pin::Pin<&mut tokio::time::Sleep>,
-    fut: F,
-) -> Option<F::Output> {
-    tokio::select! {
-        biased;
-        out = fut => Some(out),
-        () = expiry => None,
     }
 }
 

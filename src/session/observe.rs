@@ -157,7 +157,6 @@ fn kind_of(job: &Job<'_>) -> RequestKind {
 /// The attempt in progress.
 struct Current {
     host: SocketAddr,
-    metrics: Option<Arc<HostMetrics>>,
     started: Instant,
     span: Span,
 }
@@ -249,12 +248,7 @@ impl<'s> Recorder<'s> {
     }
 
     /// An attempt on `host` begins (at `started`); returns the span to run it in.
-    pub(crate) fn attempt_start(
-        &mut self,
-        host: SocketAddr,
-        metrics: Option<&Arc<HostMetrics>>,
-        started: Instant,
-    ) -> Span {
+    pub(crate) fn attempt_start(&mut self, host: SocketAddr, started: Instant) -> Span {
         let span = tracing::debug_span!(
             parent: &self.span,
             "attempt",
@@ -267,16 +261,17 @@ impl<'s> Recorder<'s> {
         );
         self.current = Some(Current {
             host,
-            metrics: metrics.cloned(),
             started,
             span: span.clone(),
         });
         span
     }
 
-    /// The attempt begun last ended with `outcome`; `retry` is the policy's decision.
+    /// The attempt begun last ended with `outcome`; `retry` is the policy's decision;
+    /// `host` is the attempted host's recorder (borrowed: no shared refcount touched).
     pub(crate) fn attempt_end(
         &mut self,
+        host: Option<&HostMetrics>,
         outcome: AttemptOutcome<'_>,
         written: bool,
         retry: Option<RetryDecision>,
@@ -288,7 +283,6 @@ impl<'s> Recorder<'s> {
         self.last_end = Some(now);
         let elapsed = now.saturating_duration_since(cur.started);
         let m = &self.obs.metrics;
-        let host = cur.metrics.as_deref();
         let reason = match &outcome {
             AttemptOutcome::Success => {
                 if let Some(h) = host {
@@ -355,8 +349,13 @@ impl<'s> Recorder<'s> {
         metrics: Option<&Arc<HostMetrics>>,
         error: &AttemptError,
     ) {
-        let _span = self.attempt_start(host, metrics, Instant::now());
-        self.attempt_end(AttemptOutcome::Failed(error), false, None);
+        let _span = self.attempt_start(host, Instant::now());
+        self.attempt_end(
+            metrics.map(|m| &**m),
+            AttemptOutcome::Failed(error),
+            false,
+            None,
+        );
     }
 
     /// The request ended; its caller gets `result`.
@@ -551,12 +550,12 @@ mod tests {
 
         // Request 0: READ_TIMEOUT on a, retried on b, success.
         let mut rec = begin(&obs);
-        let _ = rec.attempt_start(a, Some(&ha), Instant::now());
+        let _ = rec.attempt_start(a, Instant::now());
         let e = server_error(0x1200);
         let retry = RetryDecision::RetryNextHost(None);
-        rec.attempt_end(AttemptOutcome::Failed(&e), true, Some(retry));
-        let _ = rec.attempt_start(b, Some(&hb), Instant::now());
-        rec.attempt_end(AttemptOutcome::Success, true, None);
+        rec.attempt_end(Some(&*ha), AttemptOutcome::Failed(&e), true, Some(retry));
+        let _ = rec.attempt_start(b, Instant::now());
+        rec.attempt_end(Some(&*hb), AttemptOutcome::Success, true, None);
         rec.finish::<()>(&Ok(()));
 
         // Request 1: no connection on a, a connection lost after writing on b, then the
@@ -566,9 +565,9 @@ mod tests {
             reason: "down".into(),
         };
         rec.no_connection(a, Some(&ha), &nc);
-        let _ = rec.attempt_start(b, Some(&hb), Instant::now());
+        let _ = rec.attempt_start(b, Instant::now());
         let lost = AttemptError::Connection(crate::error::ConnectionError::Closed);
-        rec.attempt_end(AttemptOutcome::Failed(&lost), true, None);
+        rec.attempt_end(Some(&*hb), AttemptOutcome::Failed(&lost), true, None);
         let timeout = Error::Timeout(crate::error::RequestTimeout {
             elapsed: std::time::Duration::from_secs(1),
             attempts: 2,
@@ -607,7 +606,7 @@ mod tests {
         let metrics = Arc::new(SessionMetrics::new());
         let obs = Observability::new(metrics.clone(), None);
         let mut rec = begin(&obs);
-        let _ = rec.attempt_start(addr("10.0.0.1:9042"), None, Instant::now());
+        let _ = rec.attempt_start(addr("10.0.0.1:9042"), Instant::now());
         drop(rec);
         let s = metrics.snapshot();
         assert_eq!((s.requests.count, s.requests_failed), (1, 1));
@@ -623,9 +622,10 @@ mod tests {
         for _ in 0..2 {
             let mut rec = begin(&obs);
             assert_eq!(rec.request_id, 0);
-            let _ = rec.attempt_start(a, Some(&ha), Instant::now());
+            let _ = rec.attempt_start(a, Instant::now());
             let e = server_error(0x1100);
             rec.attempt_end(
+                Some(&*ha),
                 AttemptOutcome::Failed(&e),
                 true,
                 Some(RetryDecision::Ignore),
@@ -694,11 +694,16 @@ pub mod bench_support {
             );
             let req_span = rec.span().clone();
             req_span.in_scope(|| {
-                let span = rec.attempt_start(self.host, Some(&self.host_metrics), Instant::now());
+                let span = rec.attempt_start(self.host, Instant::now());
                 span.in_scope(|| {
                     tracing::Span::current().record("stream", 7_i16);
                 });
-                rec.attempt_end(AttemptOutcome::Success, true, None);
+                rec.attempt_end(
+                    Some(&*self.host_metrics),
+                    AttemptOutcome::Success,
+                    true,
+                    None,
+                );
             });
             rec.finish::<()>(&Ok(()));
         }
