@@ -21,6 +21,7 @@ type Res<T> = Result<T, DeserializationError>;
 macro_rules! scalar {
     ($t:ty, [$($pat:pat),+], |$b:ident| $body:expr) => {
         impl<'frame> DeserializeValue<'frame> for $t {
+            #[inline]
             fn type_check(typ: &ColumnType) -> Res<()> {
                 if matches!(typ, $($pat)|+) {
                     Ok(())
@@ -28,6 +29,7 @@ macro_rules! scalar {
                     Err(DeserializationError::mismatch::<Self>(typ))
                 }
             }
+            #[inline]
             fn deserialize(typ: &ColumnType, v: Option<FrameSlice<'frame>>) -> Res<Self> {
                 let $b = non_null::<Self>(typ, v)?.as_slice();
                 let r: Result<Self, DecodeError> = $body;
@@ -86,18 +88,22 @@ fn read_text<'f, T: ?Sized>(typ: &ColumnType, v: Option<FrameSlice<'f>>) -> Res<
 }
 
 impl<'frame> DeserializeValue<'frame> for &'frame str {
+    #[inline]
     fn type_check(typ: &ColumnType) -> Res<()> {
         check_text::<Self>(typ)
     }
+    #[inline]
     fn deserialize(typ: &ColumnType, v: Option<FrameSlice<'frame>>) -> Res<Self> {
         read_text::<Self>(typ, v)
     }
 }
 
 impl<'frame> DeserializeValue<'frame> for String {
+    #[inline]
     fn type_check(typ: &ColumnType) -> Res<()> {
         check_text::<Self>(typ)
     }
+    #[inline]
     fn deserialize(typ: &ColumnType, v: Option<FrameSlice<'frame>>) -> Res<Self> {
         read_text::<Self>(typ, v).map(str::to_owned)
     }
@@ -111,18 +117,22 @@ fn check_blob<T: ?Sized>(typ: &ColumnType) -> Res<()> {
 }
 
 impl<'frame> DeserializeValue<'frame> for &'frame [u8] {
+    #[inline]
     fn type_check(typ: &ColumnType) -> Res<()> {
         check_blob::<Self>(typ)
     }
+    #[inline]
     fn deserialize(typ: &ColumnType, v: Option<FrameSlice<'frame>>) -> Res<Self> {
         Ok(non_null::<Self>(typ, v)?.as_slice())
     }
 }
 
 impl<'frame> DeserializeValue<'frame> for Bytes {
+    #[inline]
     fn type_check(typ: &ColumnType) -> Res<()> {
         check_blob::<Self>(typ)
     }
+    #[inline]
     fn deserialize(typ: &ColumnType, v: Option<FrameSlice<'frame>>) -> Res<Self> {
         Ok(non_null::<Self>(typ, v)?.to_bytes())
     }
@@ -130,27 +140,33 @@ impl<'frame> DeserializeValue<'frame> for Bytes {
 
 /// The raw bytes of any value, of any type (for custom decoding).
 impl<'frame> DeserializeValue<'frame> for FrameSlice<'frame> {
+    #[inline]
     fn type_check(_typ: &ColumnType) -> Res<()> {
         Ok(())
     }
+    #[inline]
     fn deserialize(typ: &ColumnType, v: Option<FrameSlice<'frame>>) -> Res<Self> {
         non_null::<Self>(typ, v)
     }
 }
 
 impl<'frame, T: DeserializeValue<'frame>> DeserializeValue<'frame> for Option<T> {
+    #[inline]
     fn type_check(typ: &ColumnType) -> Res<()> {
         T::type_check(typ)
     }
+    #[inline]
     fn deserialize(typ: &ColumnType, v: Option<FrameSlice<'frame>>) -> Res<Self> {
         v.map(|v| T::deserialize(typ, Some(v))).transpose()
     }
 }
 
 impl<'frame> DeserializeValue<'frame> for CqlValue {
+    #[inline]
     fn type_check(_typ: &ColumnType) -> Res<()> {
         Ok(())
     }
+    #[inline]
     fn deserialize(typ: &ColumnType, v: Option<FrameSlice<'frame>>) -> Res<Self> {
         let b = non_null::<Self>(typ, v)?.as_slice();
         d::decode_value(typ, b).map_err(|e| DeserializationError::decode::<Self>(typ, e))
@@ -226,9 +242,11 @@ fn check_seq<'f, S: ?Sized, T: DeserializeValue<'f>>(typ: &ColumnType, vector_ok
 }
 
 impl<'frame, T: DeserializeValue<'frame>> DeserializeValue<'frame> for Vec<T> {
+    #[inline]
     fn type_check(typ: &ColumnType) -> Res<()> {
         check_seq::<Self, T>(typ, true)
     }
+    #[inline]
     fn deserialize(typ: &ColumnType, v: Option<FrameSlice<'frame>>) -> Res<Self> {
         let mut out = Vec::new();
         read_seq::<Self, T>(typ, v, |n, x| {
@@ -244,9 +262,11 @@ impl<'frame, T: DeserializeValue<'frame>> DeserializeValue<'frame> for Vec<T> {
 impl<'frame, T: DeserializeValue<'frame> + Eq + Hash, S: BuildHasher + Default>
     DeserializeValue<'frame> for HashSet<T, S>
 {
+    #[inline]
     fn type_check(typ: &ColumnType) -> Res<()> {
         check_seq::<Self, T>(typ, false)
     }
+    #[inline]
     fn deserialize(typ: &ColumnType, v: Option<FrameSlice<'frame>>) -> Res<Self> {
         let mut out = HashSet::default();
         read_seq::<Self, T>(typ, v, |_, x| {
@@ -257,9 +277,11 @@ impl<'frame, T: DeserializeValue<'frame> + Eq + Hash, S: BuildHasher + Default>
 }
 
 impl<'frame, T: DeserializeValue<'frame> + Ord> DeserializeValue<'frame> for BTreeSet<T> {
+    #[inline]
     fn type_check(typ: &ColumnType) -> Res<()> {
         check_seq::<Self, T>(typ, false)
     }
+    #[inline]
     fn deserialize(typ: &ColumnType, v: Option<FrameSlice<'frame>>) -> Res<Self> {
         let mut out = BTreeSet::new();
         read_seq::<Self, T>(typ, v, |_, x| {
@@ -270,6 +292,7 @@ impl<'frame, T: DeserializeValue<'frame> + Ord> DeserializeValue<'frame> for BTr
 }
 
 impl<'frame, T: DeserializeValue<'frame>, const N: usize> DeserializeValue<'frame> for [T; N] {
+    #[inline]
     fn type_check(typ: &ColumnType) -> Res<()> {
         match typ {
             ColumnType::Vector(e, dim) if *dim as usize == N => T::type_check(e),
@@ -277,6 +300,7 @@ impl<'frame, T: DeserializeValue<'frame>, const N: usize> DeserializeValue<'fram
             _ => Err(DeserializationError::mismatch::<Self>(typ)),
         }
     }
+    #[inline]
     fn deserialize(typ: &ColumnType, v: Option<FrameSlice<'frame>>) -> Res<Self> {
         let v = non_null::<Self>(typ, v)?;
         let mut items = Vec::with_capacity(N);
@@ -327,9 +351,11 @@ where
     V: DeserializeValue<'frame>,
     S: BuildHasher + Default,
 {
+    #[inline]
     fn type_check(typ: &ColumnType) -> Res<()> {
         check_map::<Self, K, V>(typ)
     }
+    #[inline]
     fn deserialize(typ: &ColumnType, v: Option<FrameSlice<'frame>>) -> Res<Self> {
         let mut out = HashMap::default();
         read_map::<Self, K, V>(typ, v, |k, v| {
@@ -342,9 +368,11 @@ where
 impl<'frame, K: DeserializeValue<'frame> + Ord, V: DeserializeValue<'frame>>
     DeserializeValue<'frame> for BTreeMap<K, V>
 {
+    #[inline]
     fn type_check(typ: &ColumnType) -> Res<()> {
         check_map::<Self, K, V>(typ)
     }
+    #[inline]
     fn deserialize(typ: &ColumnType, v: Option<FrameSlice<'frame>>) -> Res<Self> {
         let mut out = BTreeMap::new();
         read_map::<Self, K, V>(typ, v, |k, v| {
@@ -378,6 +406,7 @@ pub fn no_trailing<T: ?Sized>(typ: &ColumnType, rest: &[u8]) -> Res<()> {
 macro_rules! tuple {
     ($n:expr; $($t:ident $i:tt),+) => {
         impl<'frame, $($t: DeserializeValue<'frame>),+> DeserializeValue<'frame> for ($($t,)+) {
+            #[inline]
             fn type_check(typ: &ColumnType) -> Res<()> {
                 match typ {
                     ColumnType::Tuple(ts) if ts.len() == $n => {
@@ -387,6 +416,7 @@ macro_rules! tuple {
                     _ => Err(DeserializationError::mismatch::<Self>(typ)),
                 }
             }
+            #[inline]
             fn deserialize(typ: &ColumnType, v: Option<FrameSlice<'frame>>) -> Res<Self> {
                 let v = non_null::<Self>(typ, v)?;
                 let ColumnType::Tuple(ts) = typ else {

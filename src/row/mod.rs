@@ -33,6 +33,7 @@ pub struct FrameSlice<'frame> {
 
 impl<'frame> FrameSlice<'frame> {
     /// A slice of `frame`; `mem` must point into `frame` for `to_bytes` to share it.
+    #[inline]
     pub fn new(mem: &'frame [u8], frame: &'frame Bytes) -> Self {
         Self {
             mem,

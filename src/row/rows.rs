@@ -194,6 +194,7 @@ pub struct RawColumn<'frame> {
 
 impl<'frame> RawColumn<'frame> {
     /// Reads the value as `T` (type-checked by the caller); errors name the column.
+    #[inline]
     pub fn deserialize<T: DeserializeValue<'frame>>(&self) -> Result<T, DeserializationError> {
         T::deserialize(&self.spec.typ, self.value)
             .map_err(|e| e.at_column(self.index, &self.spec.name))
@@ -223,6 +224,7 @@ impl<'frame> ColumnIterator<'frame> {
 impl<'frame> Iterator for ColumnIterator<'frame> {
     type Item = Result<RawColumn<'frame>, DeserializationError>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         let spec = self.specs.get(self.next)?;
         let index = self.next;
@@ -315,6 +317,7 @@ impl<'frame> DeserializeRow<'frame> for Row<'frame> {
     }
 }
 
+#[inline]
 fn next_column<'f, R>(row: &mut ColumnIterator<'f>) -> Result<RawColumn<'f>, DeserializationError> {
     match row.next() {
         Some(c) => c,
