@@ -256,6 +256,8 @@ pub async fn session() -> TestSession {
 /// A fresh keyspace name for one test (replication factor `rf`, SimpleStrategy),
 /// created before returning.
 pub async fn keyspace(session: &ringbolt::Session, prefix: &str, rf: u8) -> String {
+    static SWEPT: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    SWEPT.get_or_init(|| sweep_stale_keyspaces(session)).await;
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let ks = format!("it_{prefix}_{}_{n}", std::process::id());
@@ -269,4 +271,37 @@ pub async fn keyspace(session: &ringbolt::Session, prefix: &str, rf: u8) -> Stri
         .await
         .unwrap_or_else(|e| panic!("create keyspace {ks}: {e}"));
     ks
+}
+
+/// Drops the `it_<prefix>_<pid>_<n>` keyspaces of test processes that are gone, once per
+/// process: they pile up on a long-lived dev cluster, and their custom-type columns stop
+/// other drivers (the scylla crate refuses such schemas) from using the cluster.
+async fn sweep_stale_keyspaces(session: &ringbolt::Session) {
+    let Ok(result) = session
+        .query("SELECT keyspace_name FROM system_schema.keyspaces", ())
+        .await
+    else {
+        return;
+    };
+    let Ok(rows) = result.rows_typed::<(String,)>() else {
+        return;
+    };
+    let stale: Vec<String> = rows
+        .filter_map(Result::ok)
+        .map(|(name,)| name)
+        .filter(|name| {
+            let mut parts = name.rsplit('_');
+            let (_n, pid) = (parts.next(), parts.next());
+            name.starts_with("it_")
+                && pid
+                    .and_then(|p| p.parse::<u32>().ok())
+                    .is_some_and(|p| !std::path::Path::new(&format!("/proc/{p}")).exists())
+        })
+        .collect();
+    for ks in stale {
+        // Best effort: another process may be sweeping the same keyspace.
+        let _ = session
+            .query(format!("DROP KEYSPACE IF EXISTS {ks}"), ())
+            .await;
+    }
 }
