@@ -280,14 +280,12 @@ impl Core {
     /// full), staged, or queued behind earlier ones. Never written twice, never lost.
     fn take(&mut self, st: &mut State, cmd: Command, now: Instant) {
         if st.draining {
-            // A recycling connection writes nothing new: the request fails now, never
-            // written, free to go to another connection.
-            let _ = cmd.reply.send(Answer::Failed(RequestError {
-                error: ConnectionError::Recycled {
+            self.refuse(
+                cmd,
+                ConnectionError::Recycled {
                     addr: self.shared.addr,
                 },
-                written: false,
-            }));
+            );
             return;
         }
         if let Some(d) = cmd.deadline {
@@ -302,13 +300,18 @@ impl Core {
         } else if st.queued.len() < self.config.queue_len {
             st.queued.push_back(cmd);
         } else {
-            let _ = cmd.reply.send(Answer::Failed(RequestError {
-                error: ConnectionError::StreamIdsExhausted {
-                    addr: self.shared.addr,
-                },
-                written: false,
-            }));
+            let addr = self.shared.addr;
+            self.refuse(cmd, ConnectionError::StreamIdsExhausted { addr });
         }
+    }
+
+    /// Fails a request that was never written (recycling connection, full queue): the
+    /// caller may safely send it elsewhere.
+    fn refuse(&self, cmd: Command, error: ConnectionError) {
+        let _ = cmd.reply.send(Answer::Failed(RequestError {
+            error,
+            written: false,
+        }));
     }
 
     /// Stages queued requests while there is room (oldest first).
@@ -322,12 +325,12 @@ impl Core {
                 break;
             };
             if st.draining {
-                let _ = cmd.reply.send(Answer::Failed(RequestError {
-                    error: ConnectionError::Recycled {
+                self.refuse(
+                    cmd,
+                    ConnectionError::Recycled {
                         addr: self.shared.addr,
                     },
-                    written: false,
-                }));
+                );
             } else if cmd.deadline.is_some_and(|d| d <= now) {
                 let _ = cmd.reply.send(Answer::TimedOut { written: false });
             } else {

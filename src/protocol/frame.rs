@@ -254,7 +254,7 @@ impl FrameDecoder {
     }
 }
 
-/// Undoes v3/v4 frame-body LZ4: a big-endian [int] uncompressed length, then an LZ4 block
+/// Undoes v3/v4 frame-body LZ4: a big-endian \[int\] uncompressed length, then an LZ4 block
 /// (spec v4 s5; Cassandra's transport `Compressor.LZ4Compressor` writes exactly that).
 pub fn decompress_lz4_body(body: &[u8], max_len: usize) -> Result<Bytes, DecodeError> {
     let mut cur = body;

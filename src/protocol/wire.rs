@@ -1,4 +1,4 @@
-//! Wire primitives of spec section 3 ([int], [string], [bytes], [value], vints, maps ...).
+//! Wire primitives of spec section 3 (\[int\], \[string\], [bytes], \[value\], vints, maps ...).
 //! Readers are cursor functions over `&mut &[u8]` that return a typed error on short or
 //! hostile input; writers append to a `BytesMut`. Nothing here allocates from an
 //! unchecked length: every length is checked against the remaining input first.
@@ -37,31 +37,31 @@ fn take_array<const N: usize>(buf: &mut &[u8], what: &'static str) -> Result<[u8
     Ok(out)
 }
 
-/// Reads a [byte].
+/// Reads a \[byte\].
 #[inline]
 pub fn read_byte(buf: &mut &[u8]) -> Result<u8> {
     Ok(take_array::<1>(buf, "[byte]")?[0])
 }
 
-/// Reads a [short] (unsigned 16 bits).
+/// Reads a \[short\] (unsigned 16 bits).
 #[inline]
 pub fn read_short(buf: &mut &[u8]) -> Result<u16> {
     Ok(u16::from_be_bytes(take_array(buf, "[short]")?))
 }
 
-/// Reads an [int].
+/// Reads an \[int\].
 #[inline]
 pub fn read_int(buf: &mut &[u8]) -> Result<i32> {
     Ok(i32::from_be_bytes(take_array(buf, "[int]")?))
 }
 
-/// Reads a [long].
+/// Reads a \[long\].
 #[inline]
 pub fn read_long(buf: &mut &[u8]) -> Result<i64> {
     Ok(i64::from_be_bytes(take_array(buf, "[long]")?))
 }
 
-/// Reads a [uuid] as its 16 raw bytes.
+/// Reads a \[uuid\] as its 16 raw bytes.
 #[inline]
 pub fn read_uuid(buf: &mut &[u8]) -> Result<[u8; 16]> {
     take_array(buf, "[uuid]")
@@ -71,14 +71,14 @@ fn utf8<'a>(b: &'a [u8], what: &'static str) -> Result<&'a str> {
     std::str::from_utf8(b).map_err(|_| DecodeError::InvalidUtf8 { what })
 }
 
-/// Reads a [string], borrowing from the input.
+/// Reads a \[string\], borrowing from the input.
 #[inline]
 pub fn read_str<'a>(buf: &mut &'a [u8]) -> Result<&'a str> {
     let n = read_short(buf)? as usize;
     utf8(take(buf, n, "[string]")?, "[string]")
 }
 
-/// Reads a [string] into an owned `String`.
+/// Reads a \[string\] into an owned `String`.
 pub fn read_string(buf: &mut &[u8]) -> Result<String> {
     read_str(buf).map(str::to_owned)
 }
@@ -128,7 +128,7 @@ pub fn read_bytes<'a>(buf: &mut &'a [u8]) -> Result<Option<&'a [u8]>> {
     take(buf, n as usize, "[bytes]").map(Some)
 }
 
-/// A [value]: bytes, null or not set.
+/// A \[value\]: bytes, null or not set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RawValue<'a> {
     /// Length -1.
@@ -139,7 +139,7 @@ pub enum RawValue<'a> {
     Bytes(&'a [u8]),
 }
 
-/// Reads a [value]; lengths below -2 are an error (spec section 3).
+/// Reads a \[value\]; lengths below -2 are an error (spec section 3).
 pub fn read_value<'a>(buf: &mut &'a [u8]) -> Result<RawValue<'a>> {
     let n = read_int(buf)?;
     match n {
@@ -179,13 +179,13 @@ pub fn read_unsigned_vint(buf: &mut &[u8]) -> Result<u64> {
     Ok(v)
 }
 
-/// Reads a [vint] (zig-zag encoded).
+/// Reads a \[vint\] (zig-zag encoded).
 pub fn read_vint(buf: &mut &[u8]) -> Result<i64> {
     let n = read_unsigned_vint(buf)?;
     Ok(((n >> 1) as i64) ^ -((n & 1) as i64))
 }
 
-/// Reads an [inetaddr] (address without port).
+/// Reads an \[inetaddr\] (address without port).
 pub fn read_inetaddr(buf: &mut &[u8]) -> Result<IpAddr> {
     let n = read_byte(buf)?;
     match n {
@@ -203,7 +203,7 @@ pub fn read_inetaddr(buf: &mut &[u8]) -> Result<IpAddr> {
     }
 }
 
-/// Reads an [inet] (address and port).
+/// Reads an \[inet\] (address and port).
 pub fn read_inet(buf: &mut &[u8]) -> Result<SocketAddr> {
     let ip = read_inetaddr(buf)?;
     let port = read_int(buf)?;
@@ -214,7 +214,7 @@ pub fn read_inet(buf: &mut &[u8]) -> Result<SocketAddr> {
     Ok(SocketAddr::new(ip, port))
 }
 
-/// Reads a [consistency].
+/// Reads a \[consistency\].
 pub fn read_consistency(buf: &mut &[u8]) -> Result<Consistency> {
     let v = read_short(buf)?;
     Consistency::from_u16(v).ok_or(DecodeError::UnknownValue {
@@ -273,37 +273,37 @@ pub fn read_bytes_map(buf: &mut &[u8]) -> Result<Vec<(String, Option<Bytes>)>> {
 
 // ---------------------------------------------------------------- writers
 
-/// Writes a [byte].
+/// Writes a \[byte\].
 #[inline]
 pub fn write_byte(out: &mut BytesMut, v: u8) {
     out.put_u8(v);
 }
 
-/// Writes a [short].
+/// Writes a \[short\].
 #[inline]
 pub fn write_short(out: &mut BytesMut, v: u16) {
     out.put_u16(v);
 }
 
-/// Writes an [int].
+/// Writes an \[int\].
 #[inline]
 pub fn write_int(out: &mut BytesMut, v: i32) {
     out.put_i32(v);
 }
 
-/// Writes a [long].
+/// Writes a \[long\].
 #[inline]
 pub fn write_long(out: &mut BytesMut, v: i64) {
     out.put_i64(v);
 }
 
-/// Writes a [uuid].
+/// Writes a \[uuid\].
 #[inline]
 pub fn write_uuid(out: &mut BytesMut, v: &[u8; 16]) {
     out.put_slice(v);
 }
 
-/// Converts a length to a [short] prefix.
+/// Converts a length to a \[short\] prefix.
 pub fn short_len(len: usize, what: &'static str) -> std::result::Result<u16, EncodeError> {
     u16::try_from(len).map_err(|_| EncodeError::TooLong {
         what,
@@ -312,7 +312,7 @@ pub fn short_len(len: usize, what: &'static str) -> std::result::Result<u16, Enc
     })
 }
 
-/// Converts a length to an [int] prefix.
+/// Converts a length to an \[int\] prefix.
 pub fn int_len(len: usize, what: &'static str) -> std::result::Result<i32, EncodeError> {
     i32::try_from(len).map_err(|_| EncodeError::TooLong {
         what,
@@ -321,7 +321,7 @@ pub fn int_len(len: usize, what: &'static str) -> std::result::Result<i32, Encod
     })
 }
 
-/// Writes a [string]; fails when longer than 65,535 bytes.
+/// Writes a \[string\]; fails when longer than 65,535 bytes.
 pub fn write_string(out: &mut BytesMut, s: &str) -> std::result::Result<(), EncodeError> {
     write_short(out, short_len(s.len(), "[string]")?);
     out.put_slice(s.as_bytes());
@@ -359,7 +359,7 @@ pub fn write_bytes(out: &mut BytesMut, b: Option<&[u8]>) -> std::result::Result<
     Ok(())
 }
 
-/// Writes a [value].
+/// Writes a \[value\].
 pub fn write_value(out: &mut BytesMut, v: RawValue<'_>) -> std::result::Result<(), EncodeError> {
     match v {
         RawValue::Null => write_int(out, -1),
@@ -400,12 +400,12 @@ pub fn write_unsigned_vint(out: &mut BytesMut, v: u64) {
     }
 }
 
-/// Writes a [vint] (zig-zag encoded).
+/// Writes a \[vint\] (zig-zag encoded).
 pub fn write_vint(out: &mut BytesMut, v: i64) {
     write_unsigned_vint(out, ((v >> 63) ^ (v << 1)) as u64);
 }
 
-/// Writes an [inetaddr].
+/// Writes an \[inetaddr\].
 pub fn write_inetaddr(out: &mut BytesMut, ip: &IpAddr) {
     match ip {
         IpAddr::V4(a) => {
@@ -419,13 +419,13 @@ pub fn write_inetaddr(out: &mut BytesMut, ip: &IpAddr) {
     }
 }
 
-/// Writes an [inet].
+/// Writes an \[inet\].
 pub fn write_inet(out: &mut BytesMut, addr: &SocketAddr) {
     write_inetaddr(out, &addr.ip());
     write_int(out, i32::from(addr.port()));
 }
 
-/// Writes a [consistency].
+/// Writes a \[consistency\].
 pub fn write_consistency(out: &mut BytesMut, c: Consistency) {
     write_short(out, c as u16);
 }

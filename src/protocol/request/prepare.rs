@@ -38,7 +38,7 @@ impl<'a> Prepare<'a> {
         }
     }
 
-    /// Writes the body. The v5 flags [int] is always written on v5, even when zero.
+    /// Writes the body. The v5 flags \[int\] is always written on v5, even when zero.
     pub fn encode(&self, version: ProtocolVersion, out: &mut BytesMut) -> Result<(), EncodeError> {
         if !version.is_v5() {
             if self.keyspace.is_some() {

@@ -8,7 +8,7 @@ use bytes::{BufMut, BytesMut};
 use crate::protocol::wire::{self, RawValue};
 use crate::protocol::{DecodeError, EncodeError, ProtocolVersion};
 
-/// Positional bound values: a [short] count plus that many [value]s, kept as the exact
+/// Positional bound values: a \[short\] count plus that many \[value\]s, kept as the exact
 /// wire bytes (each with its 4-byte length prefix) so encoding is one copy.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SerializedValues {
@@ -133,7 +133,7 @@ impl SerializedValues {
         self.count == 0
     }
 
-    /// The encoded values without the [short] count.
+    /// The encoded values without the \[short\] count.
     pub fn as_bytes(&self) -> &[u8] {
         &self.buf
     }
@@ -171,7 +171,7 @@ impl SerializedValues {
         self.push_raw(RawValue::Bytes(bytes))
     }
 
-    /// Appends a [value] as-is.
+    /// Appends a \[value\] as-is.
     pub fn push_raw(&mut self, v: RawValue<'_>) -> Result<(), EncodeError> {
         self.check_room()?;
         append_raw(&mut self.buf, v)?;
@@ -197,7 +197,7 @@ impl SerializedValues {
         Ok(())
     }
 
-    /// Appends several whole [value]s (each with its length prefix) that `f` writes
+    /// Appends several whole \[value\]s (each with its length prefix) that `f` writes
     /// straight into the buffer, returning how many it wrote. On error nothing is added.
     pub fn extend_with<E, F>(&mut self, f: F) -> Result<(), E>
     where
@@ -330,7 +330,7 @@ impl NamedValues {
         self.push_raw(name, RawValue::Bytes(bytes))
     }
 
-    /// Appends a [value] bound to `name` as-is.
+    /// Appends a \[value\] bound to `name` as-is.
     pub fn push_raw(&mut self, name: &str, v: RawValue<'_>) -> Result<(), EncodeError> {
         let start = self.begin(name)?;
         if let Err(e) = append_raw(&mut self.buf, v) {

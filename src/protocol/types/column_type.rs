@@ -64,7 +64,7 @@ const VECTOR_CLASS: &str = "org.apache.cassandra.db.marshal.VectorType";
 const MARSHAL: &str = "org.apache.cassandra.db.marshal.";
 
 impl ColumnType {
-    /// Reads an [option] type description.
+    /// Reads an \[option\] type description.
     pub fn read(buf: &mut &[u8]) -> Result<Self, DecodeError> {
         Self::read_depth(buf, 0)
     }
@@ -148,7 +148,7 @@ impl ColumnType {
         })
     }
 
-    /// Writes the [option] type description.
+    /// Writes the \[option\] type description.
     pub fn write(&self, out: &mut BytesMut) -> Result<(), EncodeError> {
         let id: u16 = match self {
             Self::Custom(class) => {
