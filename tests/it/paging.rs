@@ -424,6 +424,16 @@ async fn a_page_retried_on_another_node_neither_repeats_nor_skips_rows() {
         .build()
         .await
         .unwrap();
+    // `build` returns once one pool has a connection: the retry needs the others too.
+    let t0 = Instant::now();
+    while !s.hosts().iter().all(|h| h.state == ringbolt::HostState::Up) {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "hosts not all up: {:?}",
+            s.hosts()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let select = s
         .prepare(
             Statement::new(format!("SELECT ck, v FROM {table} WHERE pk = ?"))
