@@ -19,9 +19,10 @@ use super::host::{AddressTranslator, Host, PeerRow};
 use super::load_balancing::{HostDistance, LoadBalancingPolicy};
 use super::replication::ReplicationStrategy;
 use super::view::ClusterView;
-use crate::connection::{parse_response, Connection, ConnectionConfig};
+use crate::connection::{parse_response, Answer, Connection, ConnectionConfig};
 use crate::error::{ConnectionError, ContactPointError, ContactPointFailure};
 use crate::pool::{HostPool, HostState, PoolConfig, StateListener};
+use crate::protocol::frame::Frame;
 use crate::protocol::request::{EventType, Query, QueryParameters, Register, Request};
 use crate::protocol::response::{Response, ResultBody};
 use crate::{Consistency, CqlUuid, Row, RowSet};
@@ -541,14 +542,7 @@ async fn register(conn: &Connection) -> Result<(), TopologyError> {
         EventType::SchemaChange,
     ]));
     let addr = conn.addr();
-    let frame = tokio::time::timeout(CONTROL_QUERY_TIMEOUT, conn.send(&req))
-        .await
-        .map_err(|_| TopologyError::Timeout {
-            addr,
-            query,
-            timeout: CONTROL_QUERY_TIMEOUT,
-        })?
-        .map_err(|e| TopologyError::Connection(e.error))?;
+    let frame = control_request(conn, query, &req).await?;
     match parse_response(&frame) {
         Ok((_, Response::Ready)) => Ok(()),
         Ok((_, other)) => Err(TopologyError::Unexpected {
@@ -600,17 +594,29 @@ pub(crate) async fn resolve(
     out
 }
 
+/// One control request, answered within [`CONTROL_QUERY_TIMEOUT`] (the connection task
+/// enforces it).
+async fn control_request(
+    conn: &Connection,
+    query: &'static str,
+    req: &Request<'_>,
+) -> Result<Frame, TopologyError> {
+    let deadline = tokio::time::Instant::now() + CONTROL_QUERY_TIMEOUT;
+    match conn.request_by(req, deadline).await {
+        Answer::Frame(frame) => Ok(frame),
+        Answer::Failed(e) => Err(TopologyError::Connection(e.error)),
+        Answer::TimedOut { .. } => Err(TopologyError::Timeout {
+            addr: conn.addr(),
+            query,
+            timeout: CONTROL_QUERY_TIMEOUT,
+        }),
+    }
+}
+
 async fn select(conn: &Connection, query: &'static str) -> Result<RowSet, TopologyError> {
     let q = Query::new(query, QueryParameters::new(Consistency::One));
     let addr = conn.addr();
-    let frame = tokio::time::timeout(CONTROL_QUERY_TIMEOUT, conn.send(&Request::Query(q)))
-        .await
-        .map_err(|_| TopologyError::Timeout {
-            addr,
-            query,
-            timeout: CONTROL_QUERY_TIMEOUT,
-        })?
-        .map_err(|e| TopologyError::Connection(e.error))?;
+    let frame = control_request(conn, query, &Request::Query(q)).await?;
     let unexpected = |what: String| TopologyError::Unexpected { addr, query, what };
     match parse_response(&frame) {
         Ok((_, Response::Result(ResultBody::Rows(rows)))) => Ok(RowSet::new(

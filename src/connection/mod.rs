@@ -468,6 +468,24 @@ impl Connection {
         self.send_frame(frame).await
     }
 
+    /// Encodes and sends a request that must be answered by `deadline`: the connection
+    /// task answers `TimedOut` then, so the caller needs no timer of its own.
+    pub(crate) async fn request_by(&self, request: &Request<'_>, deadline: Instant) -> Answer {
+        let frame = match self.encode(request, false) {
+            Ok(frame) => frame,
+            Err(_) => {
+                return Answer::Failed(RequestError {
+                    error: ConnectionError::InvalidRequestFrame,
+                    written: false,
+                })
+            }
+        };
+        match self.submit(frame, Some(deadline)) {
+            Ok(reply) => self.reply(reply).await,
+            Err(e) => Answer::Failed(e),
+        }
+    }
+
     fn terminal_error(&self) -> ConnectionError {
         self.shared
             .broken

@@ -524,10 +524,12 @@ impl SessionInner {
         let host = conn.addr();
         let t0 = Instant::now();
         let req = Request::Prepare(Prepare::new(&*prepared.shared.text));
-        let frame = match tokio::time::timeout_at(deadline, conn.send(&req)).await {
-            Ok(Ok(f)) => f,
-            Ok(Err(e)) => return Err(RepreparedFailed::Attempt(AttemptError::Connection(e.error))),
-            Err(_) => {
+        let frame = match conn.request_by(&req, deadline).await {
+            Answer::Frame(f) => f,
+            Answer::Failed(e) => {
+                return Err(RepreparedFailed::Attempt(AttemptError::Connection(e.error)))
+            }
+            Answer::TimedOut { .. } => {
                 return Err(RepreparedFailed::Attempt(AttemptError::Timeout(
                     deadline.saturating_duration_since(t0),
                 )))

@@ -38,6 +38,7 @@ pub use query_trace::{QueryTrace, TraceEvent};
 pub use result::{PagingState, QueryResult};
 
 use crate::cluster::{Cluster, LoadBalancingPolicy};
+use crate::connection::Answer;
 use crate::error::{Error, ServerError};
 use crate::protocol::request::SerializedValues;
 use crate::protocol::response::ResultBody;
@@ -385,9 +386,18 @@ impl Session {
                     crate::protocol::request::QueryParameters::new(Consistency::One),
                 );
                 let req = crate::protocol::request::Request::Query(q);
-                if let Err(e) = conn.send(&req).await {
-                    tracing::warn!(host = %conn.addr(), error = %e.error, "USE on connection failed; closing it");
-                    conn.close();
+                // Bounded like any request: a frozen node must not hang the switch.
+                let deadline = Instant::now() + self.inner.config.request_timeout;
+                match conn.request_by(&req, deadline).await {
+                    Answer::Frame(_) => {}
+                    Answer::Failed(e) => {
+                        tracing::warn!(host = %conn.addr(), error = %e.error, "USE on connection failed; closing it");
+                        conn.close();
+                    }
+                    Answer::TimedOut { .. } => {
+                        tracing::warn!(host = %conn.addr(), "USE on connection timed out; closing it");
+                        conn.close();
+                    }
                 }
             }
         }
