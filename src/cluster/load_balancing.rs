@@ -115,13 +115,19 @@ impl fmt::Debug for QueryPlan<'_> {
 /// A user predicate: hosts it rejects are never used (`HostDistance::Ignored`).
 pub type HostFilter = Arc<dyn Fn(&Host) -> bool + Send + Sync>;
 
-/// The default policy: token-aware, then DC-aware round-robin.
+/// The default policy: token-aware, then DC-aware round-robin, avoiding slow nodes.
 ///
 /// A plan is: the token's replicas in the local DC (shuffled; ring order for LWT), then the
 /// other local-DC hosts round-robin, then — only if `remote_hosts_per_dc` > 0 and the
 /// consistency is not `LOCAL_*` (unless allowed) — up to that many hosts of each remote DC.
 /// Hosts the view marks down or the filter rejects are skipped; no host appears twice.
 /// Without a local DC every host counts as local.
+///
+/// Slow nodes: of the first two replicas the shuffle offers, the one with fewer requests
+/// outstanding goes first (power of two choices). A host that has had requests
+/// outstanding for half a second without a single byte read from it (a frozen or cut-off
+/// node) moves to the very end of the plan, behind every responsive host, until it reads
+/// again.
 pub struct DefaultPolicy {
     local_dc: Option<String>,
     token_aware: bool,
@@ -316,12 +322,44 @@ impl ReplicaOrder {
             ReplicaOrder::Shuffled(perm) => usize::from(perm[k]),
         }
     }
+
+    /// Power of two choices: of the first two replicas offered (both local, up and
+    /// responsive), the one with fewer requests outstanding goes first.
+    fn less_busy_first(
+        &mut self,
+        policy: &DefaultPolicy,
+        view: &ClusterView,
+        replicas: &[Arc<Host>],
+    ) {
+        let n = replicas.len();
+        if n < 2 || !matches!(self, ReplicaOrder::Shuffled(_)) {
+            return;
+        }
+        let (a, b) = (&replicas[self.slot(0, n)], &replicas[self.slot(1, n)]);
+        if !(policy.is_local(a) && policy.is_local(b)) {
+            return;
+        }
+        let (la, lb) = (view.load(a), view.load(b));
+        let fit = |l: &crate::pool::HostLoad| l.up && !l.stalled;
+        // (A rotation, used past SHUFFLE_MAX replicas, is left as it is.)
+        if let ReplicaOrder::Shuffled(perm) = self {
+            if fit(&la) && fit(&lb) && lb.outstanding < la.outstanding {
+                perm.swap(0, 1);
+            }
+        }
+    }
 }
 
 enum Stage {
     Replicas(usize),
     Local(usize),
-    Remote { dc: usize, k: usize, taken: usize },
+    Remote {
+        dc: usize,
+        k: usize,
+        taken: usize,
+    },
+    /// The stalled hosts met on the way, in the order met.
+    Deferred(usize),
     Done,
 }
 
@@ -335,6 +373,9 @@ struct DefaultPlan<'a> {
     start: usize,
     remote: bool,
     stage: Stage,
+    /// Usable hosts that stalled, with how long each has been silent: offered last,
+    /// the most recently heard from first (allocated only when one is met).
+    deferred: Vec<(&'a Arc<Host>, std::time::Duration)>,
 }
 
 impl<'a> DefaultPlan<'a> {
@@ -356,20 +397,35 @@ impl<'a> DefaultPlan<'a> {
                     && (!local_consistency || policy.remote_for_local_consistency),
             ),
         };
+        let mut order = ReplicaOrder::new(policy, replicas.len(), deterministic);
+        if !deterministic {
+            order.less_busy_first(policy, view, replicas);
+        }
         DefaultPlan {
             policy,
             view,
             replicas,
-            order: ReplicaOrder::new(policy, replicas.len(), deterministic),
+            order,
             local,
             start: policy.round_robin.fetch_add(1, Ordering::Relaxed),
             remote,
             stage: Stage::Replicas(0),
+            deferred: Vec::new(),
         }
     }
 
-    fn usable(&self, host: &Host) -> bool {
-        self.view.is_up(host) && self.policy.accepts(host)
+    /// Whether to offer `host` now: usable and responsive. A usable host that stalled
+    /// is kept for the end of the plan.
+    fn offer(&mut self, host: &'a Arc<Host>) -> bool {
+        if !self.policy.accepts(host) {
+            return false;
+        }
+        let load = self.view.load(host);
+        if load.up && load.stalled {
+            self.deferred.push((host, load.silent_for));
+            return false;
+        }
+        load.up
     }
 
     fn is_replica(&self, host: &Host) -> bool {
@@ -391,7 +447,7 @@ impl<'a> Iterator for DefaultPlan<'a> {
                     }
                     self.stage = Stage::Replicas(k + 1);
                     let host = &self.replicas[self.order.slot(k, n)];
-                    if self.policy.is_local(host) && self.usable(host) {
+                    if self.policy.is_local(host) && self.offer(host) {
                         return Some(host);
                     }
                 }
@@ -405,21 +461,21 @@ impl<'a> Iterator for DefaultPlan<'a> {
                                 taken: 0,
                             }
                         } else {
-                            Stage::Done
+                            Stage::Deferred(0)
                         };
                         continue;
                     }
                     self.stage = Stage::Local(k + 1);
                     let host = &self.local[(self.start + k) % n];
                     // Local replicas were offered in the first stage.
-                    if !self.is_replica(host) && self.usable(host) {
+                    if !self.is_replica(host) && self.offer(host) {
                         return Some(host);
                     }
                 }
                 Stage::Remote { dc, k, taken } => {
                     let groups = self.view.datacenter_groups();
                     let Some((name, hosts)) = groups.get(dc) else {
-                        self.stage = Stage::Done;
+                        self.stage = Stage::Deferred(0);
                         continue;
                     };
                     let next_dc = Stage::Remote {
@@ -433,7 +489,7 @@ impl<'a> Iterator for DefaultPlan<'a> {
                         continue;
                     }
                     let host = &hosts[(self.start + k) % hosts.len()];
-                    if self.usable(host) {
+                    if self.offer(host) {
                         self.stage = Stage::Remote {
                             dc,
                             k: k + 1,
@@ -446,6 +502,18 @@ impl<'a> Iterator for DefaultPlan<'a> {
                         k: k + 1,
                         taken,
                     };
+                }
+                Stage::Deferred(i) => {
+                    if i == 0 {
+                        // Stable: equal silences keep the plan's order.
+                        self.deferred.sort_by_key(|(_, silent)| *silent);
+                    }
+                    let Some((host, _)) = self.deferred.get(i) else {
+                        self.stage = Stage::Done;
+                        continue;
+                    };
+                    self.stage = Stage::Deferred(i + 1);
+                    return Some(host);
                 }
                 Stage::Done => return None,
             }

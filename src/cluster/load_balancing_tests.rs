@@ -27,7 +27,11 @@ fn view_with(is_up: impl Fn(&Host) -> bool + Send + Sync + 'static) -> ClusterVi
     let nts = ReplicationStrategy::NetworkTopology {
         datacenters: vec![("dc1".into(), 2), ("dc2".into(), 1)],
     };
-    ClusterView::new(hosts(), [("ks".to_owned(), nts)], Arc::new(is_up))
+    ClusterView::new(
+        hosts(),
+        [("ks".to_owned(), nts)],
+        crate::cluster::view::up_only(is_up),
+    )
 }
 
 fn view() -> ClusterView {
@@ -264,4 +268,80 @@ fn plans_and_views_can_cross_await_points() {
     sync::<ClusterView>();
     send::<ClusterView>();
     sync::<DefaultPolicy>();
+}
+
+/// A view whose probe gives each host (by its last id byte) a load.
+fn view_loaded(load: impl Fn(u8) -> crate::pool::HostLoad + Send + Sync + 'static) -> ClusterView {
+    let nts = ReplicationStrategy::NetworkTopology {
+        datacenters: vec![("dc1".into(), 2), ("dc2".into(), 1)],
+    };
+    ClusterView::new(
+        hosts(),
+        [("ks".to_owned(), nts)],
+        Arc::new(move |h: &Host| load(h.id().0[15])),
+    )
+}
+
+fn up(outstanding: usize, stalled: bool) -> crate::pool::HostLoad {
+    crate::pool::HostLoad {
+        up: true,
+        outstanding,
+        stalled,
+        silent_for: std::time::Duration::from_millis(if stalled { 600 } else { 0 }),
+    }
+}
+
+#[test]
+fn stalled_hosts_go_to_the_end_of_every_plan() {
+    // Replica 3 stalled: the other replica, then the local non-replica, then 3.
+    let v = view_loaded(|id| up(0, id == 3));
+    let p = dc1().build();
+    for _ in 0..20 {
+        assert_eq!(ids(p.plan(&routed(), &v)), vec![1, 2, 3]);
+    }
+    // Behind remote hosts too, and once only.
+    let p = dc1().remote_hosts_per_dc(2).build();
+    let plan = ids(p.plan(&Default::default(), &v));
+    assert_eq!(plan.len(), 5, "{plan:?}");
+    assert_eq!(plan[4], 3, "{plan:?}");
+    // Every host stalled: all still offered (the plan never empties for slowness).
+    let v = view_loaded(|_| up(7, true));
+    assert_eq!(ids(dc1().build().plan(&routed(), &v)).len(), 3);
+    // A stalled host that is down is not offered at all.
+    let v = view_loaded(|id| crate::pool::HostLoad {
+        up: id != 3,
+        outstanding: 1,
+        stalled: true,
+        silent_for: std::time::Duration::from_secs(1),
+    });
+    assert_eq!(ids(dc1().build().plan(&routed(), &v)).len(), 2);
+    // Every host stalled: the one silent the longest (a frozen node, not a busy one)
+    // comes last.
+    let v = view_loaded(|id| crate::pool::HostLoad {
+        up: true,
+        outstanding: 1,
+        stalled: true,
+        silent_for: std::time::Duration::from_millis(if id == 3 { 9_000 } else { 600 }),
+    });
+    for _ in 0..10 {
+        assert_eq!(ids(dc1().build().plan(&routed(), &v))[2], 3);
+    }
+}
+
+#[test]
+fn of_the_first_two_replicas_the_less_busy_leads() {
+    // Every host local: replicas of token 0 are [5, 3, 1]; host 1 is idle, the others busy.
+    let v = view_loaded(|id| up(if id == 1 { 0 } else { 10 }, false));
+    let p = DefaultPolicy::builder().seed(3).build();
+    let mut first = HashSet::new();
+    for _ in 0..200 {
+        let plan = ids(p.plan(&routed(), &v));
+        assert_ne!(plan[1], 1, "the idle replica was second: {plan:?}");
+        first.insert(plan[0]);
+    }
+    assert!(first.contains(&1) && first.len() > 1, "{first:?}");
+    // LWTs keep ring order whatever the load.
+    let lwt = routed().with_lwt(true);
+    let v = view_loaded(|id| up(if id == 3 { 0 } else { 10 }, false));
+    assert_eq!(ids(p.plan(&lwt, &v))[..3], [5, 3, 1]);
 }

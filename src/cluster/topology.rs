@@ -100,7 +100,7 @@ impl Snapshot {
             view: Arc::new(ClusterView::new(
                 Vec::new(),
                 Vec::new(),
-                Arc::new(|_: &Host| false),
+                Arc::new(|_: &Host| crate::pool::HostLoad::default()),
             )),
             pools: Arc::default(),
         }
@@ -520,10 +520,14 @@ impl Cluster {
         // lock so two installs cannot publish out of order.
         let published: Arc<PoolMap> =
             Arc::new(pools.iter().map(|(a, p)| (*a, p.clone())).collect());
-        let up_pools = published.clone();
-        let is_up =
-            Arc::new(move |h: &Host| up_pools.get(&h.address()).is_some_and(|p| !p.is_down()));
-        let view = Arc::new(ClusterView::new(hosts, keyspaces, is_up));
+        let load_pools = published.clone();
+        let probe = Arc::new(move |h: &Host| {
+            load_pools
+                .get(&h.address())
+                .map(|p| p.load())
+                .unwrap_or_default()
+        });
+        let view = Arc::new(ClusterView::new(hosts, keyspaces, probe));
         self.shared.snapshot.store(Arc::new(Snapshot {
             view,
             pools: published,

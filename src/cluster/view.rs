@@ -10,9 +10,21 @@ use super::host::Host;
 use super::partitioner::Token;
 use super::replication::{ReplicaMap, ReplicationStrategy};
 use super::token_ring::TokenRing;
+use crate::pool::HostLoad;
 
-/// Answers "may a request be sent to this host now?" (pool/health layer's state).
-pub(crate) type UpPredicate = Arc<dyn Fn(&Host) -> bool + Send + Sync>;
+/// Answers "may a request be sent to this host now, and how is it doing?" (the pool
+/// layer's live state: up or down, outstanding requests, stalled).
+pub(crate) type LoadProbe = Arc<dyn Fn(&Host) -> HostLoad + Send + Sync>;
+
+/// A probe from a plain up/down predicate (no load, never stalled): for tests and
+/// views without pools.
+#[cfg(test)]
+pub(crate) fn up_only(is_up: impl Fn(&Host) -> bool + Send + Sync + 'static) -> LoadProbe {
+    Arc::new(move |h: &Host| HostLoad {
+        up: is_up(h),
+        ..HostLoad::default()
+    })
+}
 
 struct Keyspace {
     strategy: ReplicationStrategy,
@@ -32,18 +44,18 @@ pub struct ClusterView {
     ring: TokenRing,
     keyspaces: HashMap<String, Keyspace>,
     shared: Mutex<HashMap<ReplicationStrategy, Option<Arc<ReplicaMap>>>>,
-    is_up: UpPredicate,
+    probe: LoadProbe,
 }
 
 impl ClusterView {
     /// Builds a view. `hosts` should list each node once (the ring keeps the first claimant
     /// of a duplicated token); `keyspaces` maps keyspace names, exactly as in
-    /// `system_schema.keyspaces`, to their parsed replication; `is_up` is consulted lazily,
+    /// `system_schema.keyspaces`, to their parsed replication; `probe` is consulted lazily,
     /// each time a plan considers a host.
     pub(crate) fn new(
         hosts: Vec<Arc<Host>>,
         keyspaces: impl IntoIterator<Item = (String, ReplicationStrategy)>,
-        is_up: UpPredicate,
+        probe: LoadProbe,
     ) -> Self {
         let ring = TokenRing::new(&hosts);
         let mut datacenters: Vec<(String, Vec<Arc<Host>>)> = Vec::new();
@@ -69,7 +81,7 @@ impl ClusterView {
             ring,
             keyspaces,
             shared: Mutex::new(HashMap::new()),
-            is_up,
+            probe,
         }
     }
 
@@ -100,7 +112,12 @@ impl ClusterView {
 
     /// Whether the host may receive requests now, per the connection pool's health state.
     pub fn is_up(&self, host: &Host) -> bool {
-        (self.is_up)(host)
+        (self.probe)(host).up
+    }
+
+    /// The host's live state (up, outstanding requests, stalled), for plans.
+    pub(crate) fn load(&self, host: &Host) -> HostLoad {
+        (self.probe)(host)
     }
 
     /// The host whose token range contains `token`.
@@ -170,7 +187,7 @@ mod tests {
                 ("ks2b".to_owned(), simple(2)),
                 ("sys".to_owned(), ReplicationStrategy::Local),
             ],
-            Arc::new(|h: &Host| h.id().0[15] != 2),
+            up_only(|h: &Host| h.id().0[15] != 2),
         )
     }
 

@@ -324,6 +324,11 @@ impl Connection {
         self.shared.in_flight.load(Ordering::Relaxed)
     }
 
+    /// Bytes read from the node so far (slow-node detection samples it).
+    pub(crate) fn bytes_received(&self) -> u64 {
+        self.shared.bytes_received.load(Ordering::Relaxed)
+    }
+
     /// Requests handed to this connection by `submit` (heartbeats excluded).
     pub(crate) fn requests_sent(&self) -> u64 {
         self.shared.requests_sent.load(Ordering::Relaxed)

@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 mod refill;
+mod stall;
 
 pub(crate) use refill::Backoff;
 
@@ -108,6 +109,23 @@ pub(crate) struct PoolShared {
     pub(crate) listener: Listener,
     /// This host's metrics recorder (handed to every connection).
     pub(crate) metrics: Option<Arc<HostMetrics>>,
+    /// Whether the host has stopped answering while work is outstanding.
+    pub(crate) stall: stall::StallDetector,
+}
+
+/// What a query plan needs to know of a host right now: read lock-free by every plan.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct HostLoad {
+    /// The pool is not `Down`: requests may be sent.
+    pub(crate) up: bool,
+    /// Requests outstanding on the host's connections (written or queued), orphans included.
+    pub(crate) outstanding: usize,
+    /// Requests outstanding and nothing read from the host for
+    /// [`STALL_AFTER`](stall::STALL_AFTER): alive perhaps, but not answering.
+    pub(crate) stalled: bool,
+    /// How long a stalled host has been silent (zero when not stalled): of several
+    /// stalled hosts, the one silent the shortest is the likeliest to answer.
+    pub(crate) silent_for: Duration,
 }
 
 impl PoolShared {
@@ -175,6 +193,7 @@ impl HostPool {
             keyspace: Mutex::new(keyspace),
             listener: Listener(listener),
             metrics,
+            stall: stall::StallDetector::default(),
         });
         if let Some(m) = &shared.metrics {
             let source: Arc<dyn PoolGauges> = shared.clone();
@@ -235,6 +254,30 @@ impl HostPool {
     /// True while the pool is `Down` (no lock: read by every query plan).
     pub(crate) fn is_down(&self) -> bool {
         self.shared.down.load(Ordering::Acquire)
+    }
+
+    /// Up or down, outstanding requests, and whether the host stalled (lock-free; the
+    /// clock is read only when the host looks busy and silent).
+    pub(crate) fn load(&self) -> HostLoad {
+        if self.is_down() {
+            return HostLoad::default();
+        }
+        let conns = self.shared.live.load();
+        let (mut outstanding, mut bytes) = (0, 0u64);
+        for c in conns.iter() {
+            outstanding += c.in_flight();
+            bytes = bytes.wrapping_add(c.bytes_received());
+        }
+        let silent = self
+            .shared
+            .stall
+            .check(outstanding, bytes, std::time::Instant::now);
+        HostLoad {
+            up: true,
+            outstanding,
+            stalled: silent.is_some(),
+            silent_for: silent.unwrap_or_default(),
+        }
     }
 
     /// Current health.

@@ -491,3 +491,176 @@ async fn deadline_covers_attempts_on_a_frozen_cluster() {
     }
     s.close().await;
 }
+
+/// First attempts as the execution core reported them: (host, started).
+#[derive(Debug, Default)]
+struct FirstAttempts(std::sync::Mutex<Vec<(std::net::SocketAddr, std::time::Instant)>>);
+
+impl ringbolt::RequestObserver for FirstAttempts {
+    fn on_attempt(&self, a: &ringbolt::AttemptRecord<'_>) {
+        if a.attempt == 0 {
+            self.0.lock().unwrap().push((a.host, a.started));
+        }
+    }
+}
+
+/// Slow-node avoidance: a frozen node (SIGSTOP: its connections stay open, nothing is
+/// read from them) stops being offered first once it has had requests outstanding
+/// without a byte read for half a second — long before heartbeats would notice — and
+/// every idempotent write still succeeds (those caught on it move on).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frozen_node_stops_receiving_new_requests() {
+    const BEFORE: usize = 300;
+    /// Writes started after the grace period, while the node is still frozen.
+    const AFTER_GRACE: usize = 300;
+    // The driver's own detection (0.5 s without a byte while work is outstanding),
+    // with room for a loaded machine to run its tasks late: first attempts started
+    // this long after the freeze must avoid the frozen node.
+    const GRACE: Duration = Duration::from_secs(2);
+    let _x = harness::exclusive().await;
+    let plain = Session::builder()
+        .contact_points(harness::contact_points())
+        .local_dc("datacenter1")
+        .build()
+        .await
+        .unwrap();
+    all_pools_up(&plain).await;
+    let ks = harness::keyspace(&plain, "stall", 3).await;
+    plain
+        .query(
+            format!("CREATE TABLE {ks}.t (k int PRIMARY KEY, v int)"),
+            (),
+        )
+        .await
+        .unwrap();
+    let probe = plain
+        .prepare(format!("INSERT INTO {ks}.t (k, v) VALUES (?, ?)"))
+        .await
+        .unwrap()
+        .with_idempotent(true);
+    let attempt_timeout = {
+        let (plain, probe) = (plain.clone(), probe.clone());
+        attempt_timeout_from_healthy_latency("stall", 200, 16, move |i| {
+            let (plain, probe) = (plain.clone(), probe.clone());
+            async move {
+                let k = -1 - i as i32;
+                plain.execute(&probe, (k, k)).await.map(|_| ())
+            }
+        })
+        .await
+    };
+    let seen = Arc::new(FirstAttempts::default());
+    let observer: Arc<dyn ringbolt::RequestObserver> = seen.clone();
+    let s = Session::builder()
+        .contact_points(harness::contact_points())
+        .local_dc("datacenter1")
+        .attempt_timeout(attempt_timeout)
+        .request_timeout(attempt_timeout * 8)
+        .request_observer(observer)
+        .build()
+        .await
+        .unwrap();
+    all_pools_up(&s).await;
+    let insert = s
+        .prepare(format!("INSERT INTO {ks}.t (k, v) VALUES (?, ?)"))
+        .await
+        .unwrap()
+        .with_idempotent(true);
+    let frozen: std::net::SocketAddr = "127.0.0.2:9042".parse().unwrap();
+
+    let next_key = Arc::new(AtomicI32::new(0));
+    let (done_tx, mut done_rx) = tokio::sync::watch::channel(0_usize);
+    let done_tx = Arc::new(done_tx);
+    let mut tasks = JoinSet::new();
+    for _ in 0..16 {
+        let (s, insert, next_key, done_tx) =
+            (s.clone(), insert.clone(), next_key.clone(), done_tx.clone());
+        let local = Statement::new("SELECT key FROM system.local").with_idempotent(true);
+        tasks.spawn(async move {
+            let mut failed = Vec::new();
+            loop {
+                let k = next_key.fetch_add(1, Ordering::Relaxed);
+                if k < 0 {
+                    return failed;
+                }
+                // Token-aware writes (replicas first, the less busy of two leading) and
+                // reads with no routing key (every host in round-robin order).
+                let r = if k % 2 == 0 {
+                    s.execute(&insert, (k, k)).await
+                } else {
+                    s.query(local.clone(), ()).await
+                };
+                match r {
+                    Ok(_) => {}
+                    Err(e) if harness::server_was_slow(&e) => {}
+                    Err(e) => failed.push(format!("request {k}: {e}")),
+                }
+                done_tx.send_modify(|n| *n += 1);
+            }
+        });
+    }
+    done_rx.wait_for(|n| *n >= BEFORE).await.unwrap();
+    let t_freeze = std::time::Instant::now();
+    let fault = faults::pause(2);
+    // The fault lasts past the grace period and then for AFTER_GRACE more writes.
+    tokio::time::sleep(GRACE).await;
+    let at_grace = *done_rx.borrow();
+    done_rx
+        .wait_for(|n| *n >= at_grace + AFTER_GRACE)
+        .await
+        .unwrap();
+    // Plans made from here on may lead with node 2 again: it is resumed.
+    let t_resume = std::time::Instant::now();
+    let held = t_resume - t_freeze;
+    drop(fault);
+    // Stop the writers (a negative key means: done).
+    next_key.store(i32::MIN, Ordering::Relaxed);
+    let mut failed = Vec::new();
+    while let Some(r) = tasks.join_next().await {
+        failed.extend(r.unwrap());
+    }
+
+    let firsts = seen.0.lock().unwrap().clone();
+    let before: Vec<_> = firsts.iter().filter(|(_, t)| *t < t_freeze).collect();
+    let after: Vec<_> = firsts
+        .iter()
+        .filter(|(_, t)| *t >= t_freeze + GRACE && *t < t_resume)
+        .collect();
+    let share = |v: &[&(std::net::SocketAddr, std::time::Instant)]| {
+        v.iter().filter(|(h, _)| *h == frozen).count()
+    };
+    eprintln!(
+        "stall: node 2 led {}/{} plans before the freeze, {}/{} from {GRACE:?} after it until \
+         it was resumed (freeze held {held:?}); {} idempotent requests failed",
+        share(&before),
+        before.len(),
+        share(&after),
+        after.len(),
+        failed.len()
+    );
+    let leaks: Vec<Duration> = after
+        .iter()
+        .filter(|(h, _)| *h == frozen)
+        .map(|(_, t)| t.duration_since(t_freeze))
+        .collect();
+    assert!(failed.is_empty(), "idempotent requests failed: {failed:?}");
+    assert!(
+        share(&before) > 0,
+        "node 2 took no requests even before the freeze"
+    );
+    assert!(
+        !after.is_empty(),
+        "no request started {GRACE:?} after the freeze: nothing to prove (held {held:?})"
+    );
+    assert_eq!(
+        share(&after),
+        0,
+        "the frozen node still led plans {GRACE:?} after the freeze, at {leaks:?} after it"
+    );
+    s.close().await;
+    plain
+        .query(format!("DROP KEYSPACE {ks}"), ())
+        .await
+        .unwrap();
+    plain.close().await;
+}
