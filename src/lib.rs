@@ -40,6 +40,7 @@ mod codec;
 mod connection;
 mod consistency;
 mod convert;
+pub mod defaults;
 mod error;
 #[cfg(feature = "unstable-protocol")]
 pub mod fake_node;
@@ -82,7 +83,6 @@ pub use error::{ConnectionError, ServerErrorKind, WriteType};
 pub use error::{ContactPointError, ContactPointFailure, SetupError};
 pub use pool::HostState;
 pub use session::builder_types::ProtocolVersionChoice;
-pub use session::defaults;
 pub use session::retry::{
     DefaultRetryPolicy, FallthroughRetryPolicy, RetryCause, RetryDecision, RetryPolicy,
     RetryRequest,

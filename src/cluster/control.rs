@@ -17,7 +17,7 @@ use crate::protocol::frame::Frame;
 use crate::protocol::response::{
     Event, Response, SchemaChangeTarget, StatusChangeType, TopologyChangeType,
 };
-use crate::session::defaults::EVENT_DEBOUNCE;
+use crate::defaults::EVENT_DEBOUNCE;
 
 /// What one server event asks of the cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -31,6 +31,7 @@ pub(crate) use handshake::quote_identifier;
 pub(crate) use streams::MAX_STREAMS;
 
 use crate::codec::CqlCodec;
+use crate::defaults;
 use crate::error::ConnectionError;
 use crate::metrics::HostMetrics;
 use crate::protocol::frame::{self, Compression, Direction, Frame, FrameFlags};
@@ -65,18 +66,20 @@ pub(crate) struct ConnectionConfig {
     pub(crate) metrics: Option<Arc<HostMetrics>>,
 }
 
+/// The session's defaults ([`crate::defaults`]), so a connection opened outside a
+/// session (tests, `unstable`) behaves like a pooled one.
 impl Default for ConnectionConfig {
     fn default() -> Self {
         Self {
             version: None,
             compression: None,
-            connect_timeout: Duration::from_secs(10),
+            connect_timeout: defaults::CONNECT_TIMEOUT,
             authenticator: None,
-            heartbeat_interval: Some(Duration::from_secs(30)),
-            heartbeat_timeout: Duration::from_secs(10),
-            orphan_age: Duration::from_secs(10),
+            heartbeat_interval: Some(defaults::HEARTBEAT_INTERVAL),
+            heartbeat_timeout: defaults::HEARTBEAT_TIMEOUT,
+            orphan_age: defaults::ORPHAN_AGE,
             orphan_check_interval: Duration::from_secs(1),
-            max_orphans: 1024,
+            max_orphans: defaults::MAX_ORPHANS,
             max_streams: MAX_STREAMS,
             max_frame_len: frame::DEFAULT_MAX_BODY_LEN,
             queue_len: 4096,

@@ -5,7 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{defaults, Session, SessionConfig};
+use super::{Session, SessionConfig};
+use crate::defaults;
 use crate::cluster::{
     AddressTranslator, ClusterConfig, DefaultPolicy, IdentityTranslator, LoadBalancingPolicy,
 };
@@ -269,9 +270,6 @@ impl SessionBuilder {
             connect_timeout: self.connect_timeout,
             authenticator: self.authenticator.clone(),
             heartbeat_interval: self.heartbeat_interval,
-            heartbeat_timeout: defaults::HEARTBEAT_TIMEOUT,
-            orphan_age: defaults::ORPHAN_AGE,
-            max_orphans: defaults::MAX_ORPHANS,
             keyspace: self.keyspace.clone(),
             ..ConnectionConfig::default()
         };
@@ -280,8 +278,7 @@ impl SessionBuilder {
             metrics: Some(metrics.clone()),
             connection,
             connections_per_host: self.connections_per_host,
-            reconnect_base: defaults::RECONNECT_BASE,
-            reconnect_max: defaults::RECONNECT_MAX,
+            ..PoolConfig::default()
         };
         let load_balancing = match self.load_balancing {
             Some(p) => p,

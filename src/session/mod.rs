@@ -4,7 +4,6 @@
 //! execution core in `execute.rs`; the builder lives in `builder.rs`.
 
 mod builder;
-pub mod defaults;
 pub(crate) mod execute;
 mod hosts;
 mod limiter;
@@ -38,6 +37,7 @@ pub use query_trace::{QueryTrace, TraceEvent};
 pub use result::{PagingState, QueryResult};
 
 use crate::cluster::{Cluster, LoadBalancingPolicy};
+use crate::defaults;
 use crate::connection::Answer;
 use crate::error::{Error, ServerError};
 use crate::protocol::request::SerializedValues;
