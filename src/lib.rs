@@ -38,7 +38,6 @@ pub mod codec;
 #[allow(unused_imports)]
 mod codec;
 mod connection;
-mod consistency;
 mod convert;
 pub mod defaults;
 mod error;
@@ -77,7 +76,7 @@ pub use cluster::{
     QueryPlan, RoutingInfo, Token,
 };
 pub use connection::{AuthError, AuthSession, Authenticator, PlainTextAuthenticator};
-pub use consistency::Consistency;
+pub use protocol::Consistency;
 pub use error::{Attempt, AttemptError, Error, NoHostAvailable, RequestTimeout, ServerError};
 pub use error::{ConnectionError, ServerErrorKind, WriteType};
 pub use error::{ContactPointError, ContactPointFailure, SetupError};

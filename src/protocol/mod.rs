@@ -3,6 +3,7 @@
 //! response body and CQL type encoding. It never performs I/O and must not depend on
 //! any async runtime (a unit test enforces this).
 
+mod consistency;
 pub mod error;
 pub mod frame;
 pub mod request;
@@ -14,6 +15,7 @@ pub mod wire;
 #[cfg(test)]
 mod fixture_tests;
 
+pub use consistency::Consistency;
 pub use error::{DecodeError, EncodeError};
 
 /// A native protocol version this crate speaks.

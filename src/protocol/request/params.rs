@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use bytes::BytesMut;
 
 use super::values::{NamedValues, SerializedValues};
-use crate::consistency::Consistency;
+use crate::protocol::Consistency;
 use crate::protocol::wire;
 use crate::protocol::{DecodeError, EncodeError, ProtocolVersion};
 

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use bytes::BytesMut;
 
 use super::*;
-use crate::consistency::Consistency;
+use crate::protocol::Consistency;
 use crate::protocol::wire::RawValue;
 use ProtocolVersion::{V3, V4, V5};
 

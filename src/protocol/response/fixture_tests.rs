@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use bytes::{Bytes, BytesMut};
 
 use super::*;
-use crate::consistency::Consistency;
+use crate::protocol::Consistency;
 use crate::protocol::types::ColumnType;
 use ProtocolVersion::{V3, V4, V5};
 
