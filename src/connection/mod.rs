@@ -30,7 +30,7 @@ pub use auth::{AuthError, AuthSession, Authenticator, PlainTextAuthenticator};
 pub(crate) use handshake::quote_identifier;
 pub(crate) use streams::MAX_STREAMS;
 
-use crate::codec::CqlCodec;
+use crate::codec::{CodecError, CqlCodec};
 use crate::defaults;
 use crate::error::ConnectionError;
 use crate::metrics::HostMetrics;
@@ -495,6 +495,18 @@ impl Connection {
             .get()
             .cloned()
             .unwrap_or(ConnectionError::Closed)
+    }
+}
+
+impl ConnectionError {
+    /// The codec's failure as the connection reports it (the error type itself knows
+    /// nothing of the codec).
+    pub(crate) fn from_codec(addr: SocketAddr, e: CodecError) -> Self {
+        match e {
+            CodecError::Decode(source) => Self::Protocol { addr, source },
+            CodecError::Encode(_) => Self::InvalidRequestFrame,
+            CodecError::Io(e) => Self::io(addr, e),
+        }
     }
 }
 
