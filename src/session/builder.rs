@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Session, SessionConfig};
-use crate::defaults;
 use crate::cluster::{
     AddressTranslator, ClusterConfig, DefaultPolicy, IdentityTranslator, LoadBalancingPolicy,
 };
 use crate::connection::{Authenticator, ConnectionConfig, PlainTextAuthenticator};
+use crate::defaults;
 use crate::error::{Error, SetupError};
 use crate::metrics::SessionMetrics;
 use crate::pool::PoolConfig;
