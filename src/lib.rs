@@ -76,11 +76,11 @@ pub use cluster::{
     QueryPlan, RoutingInfo, Token,
 };
 pub use connection::{AuthError, AuthSession, Authenticator, PlainTextAuthenticator};
-pub use protocol::Consistency;
 pub use error::{Attempt, AttemptError, Error, NoHostAvailable, RequestTimeout, ServerError};
 pub use error::{ConnectionError, ServerErrorKind, WriteType};
 pub use error::{ContactPointError, ContactPointFailure, SetupError};
 pub use pool::HostState;
+pub use protocol::Consistency;
 pub use session::builder_types::ProtocolVersionChoice;
 pub use session::retry::{
     DefaultRetryPolicy, FallthroughRetryPolicy, RetryCause, RetryDecision, RetryPolicy,

@@ -14,9 +14,10 @@ use tracing::Instrument;
 
 use super::SessionInner;
 use crate::cluster::{routing_token, RoutingInfo};
-use crate::connection::{parse_response, Answer, Connection};
+use crate::connection::{CallError, CallOptions, Connection, Reply};
 use crate::error::{
-    Attempt, AttemptError, Error, NoHostAvailable, RequestTimeout, ServerError, ServerErrorKind,
+    Attempt, AttemptError, ConnectionError, Error, NoHostAvailable, RequestTimeout, ServerError,
+    ServerErrorKind,
 };
 use crate::protocol::request::{
     Batch as BatchRequest, BatchStatement, BatchStatementKind, BatchType, CommonOptions, Execute,
@@ -379,12 +380,6 @@ impl SessionInner {
             Some(t) => job.deadline.min(t0 + t),
             None => job.deadline,
         };
-        let timed_out = |written| {
-            Ok(Step::Failed {
-                error: AttemptError::Timeout(attempt_deadline.saturating_duration_since(t0)),
-                written,
-            })
-        };
         let mut reprepared = false;
         let mut full_metadata = false;
         loop {
@@ -393,38 +388,32 @@ impl SessionInner {
                 _ => None,
             };
             let request = job.request(consistency, &meta, full_metadata);
-            let frame = conn
-                .encode_sized(&request, job.tracing, job.frame_size_hint())
-                .map_err(|e| Error::InvalidRequest(e.to_string()))?;
-            drop(request);
             // The connection task enforces the deadline (no timer per request): it
             // answers `TimedOut`, saying whether the frame reached the socket, and
             // keeps a written request's stream id until the node answers.
-            let answer = match conn.submit(frame, Some(attempt_deadline)) {
-                Ok(reply) => conn.reply(reply).await,
-                Err(e) => Answer::Failed(e),
+            let options = CallOptions {
+                deadline: Some(attempt_deadline),
+                tracing: job.tracing,
+                size_hint: job.frame_size_hint(),
             };
-            let frame = match answer {
-                Answer::Frame(frame) => frame,
-                Answer::TimedOut { written } => return timed_out(written),
-                Answer::Failed(e) => {
-                    return Ok(Step::Failed {
-                        error: AttemptError::Connection(e.error),
-                        written: e.written,
-                    })
-                }
-            };
-            tracing::Span::current().record("stream", frame.header.stream);
-            let host = conn.addr();
-            let (envelope, response) = match parse_response(&frame) {
-                Ok(r) => r,
+            let Reply {
+                envelope,
+                response,
+                stream,
+            } = match conn.call(&request, options).await {
+                Ok(reply) => reply,
+                Err(CallError::Encode(e)) => return Err(Error::InvalidRequest(e.to_string())),
                 Err(e) => {
+                    let written = e.written();
                     return Ok(Step::Failed {
-                        error: AttemptError::Protocol(e),
-                        written: true,
-                    })
+                        error: attempt_error(e, attempt_deadline.saturating_duration_since(t0)),
+                        written,
+                    });
                 }
             };
+            drop(request);
+            tracing::Span::current().record("stream", stream);
+            let host = conn.addr();
             for w in &envelope.warnings {
                 tracing::warn!(host = %host, warning = %w, "server warning");
             }
@@ -524,19 +513,9 @@ impl SessionInner {
         let host = conn.addr();
         let t0 = Instant::now();
         let req = Request::Prepare(Prepare::new(&*prepared.shared.text));
-        let frame = match conn.request_by(&req, deadline).await {
-            Answer::Frame(f) => f,
-            Answer::Failed(e) => {
-                return Err(RepreparedFailed::Attempt(AttemptError::Connection(e.error)))
-            }
-            Answer::TimedOut { .. } => {
-                return Err(RepreparedFailed::Attempt(AttemptError::Timeout(
-                    deadline.saturating_duration_since(t0),
-                )))
-            }
-        };
-        match parse_response(&frame) {
-            Ok((_, Response::Result(ResultBody::Prepared(p)))) => {
+        let reply = conn.call(&req, CallOptions::by(deadline)).await;
+        match reply.map(|r| r.response) {
+            Ok(Response::Result(ResultBody::Prepared(p))) => {
                 if p.id != prepared.shared.id {
                     // The id is a digest of the text and keyspace: a different one
                     // means we would execute something else than the caller prepared.
@@ -551,14 +530,20 @@ impl SessionInner {
                 )));
                 Ok(())
             }
-            Ok((_, Response::Error(e))) => Err(RepreparedFailed::Final(Error::Server(Box::new(
+            Ok(Response::Error(e)) => Err(RepreparedFailed::Final(Error::Server(Box::new(
                 ServerError::from_body(host, e),
             )))),
-            Ok((_, other)) => Err(RepreparedFailed::Final(Error::Protocol {
+            Ok(other) => Err(RepreparedFailed::Final(Error::Protocol {
                 host,
                 reason: format!("unexpected {:?} answer to PREPARE", other.opcode()),
             })),
-            Err(e) => Err(RepreparedFailed::Attempt(AttemptError::Protocol(e))),
+            Err(CallError::Encode(e)) => Err(RepreparedFailed::Final(Error::InvalidRequest(
+                e.to_string(),
+            ))),
+            Err(e) => Err(RepreparedFailed::Attempt(attempt_error(
+                e,
+                deadline.saturating_duration_since(t0),
+            ))),
         }
     }
 
@@ -599,6 +584,17 @@ enum RepreparedFailed {
     Final(Error),
     /// The attempt failed; the policy may move on.
     Attempt(AttemptError),
+}
+
+/// A failed call as one attempt's error (`waited`: how long a timed-out call waited).
+/// An encoding failure is not an attempt error: callers make it final first.
+fn attempt_error(e: CallError, waited: Duration) -> AttemptError {
+    match e {
+        CallError::TimedOut { .. } => AttemptError::Timeout(waited),
+        CallError::Connection { error, .. } => AttemptError::Connection(error),
+        CallError::Decode(e) => AttemptError::Protocol(e),
+        CallError::Encode(_) => AttemptError::Connection(ConnectionError::InvalidRequestFrame),
+    }
 }
 
 fn timeout(job: &Job<'_>, attempts: &[Attempt]) -> Error {

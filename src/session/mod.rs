@@ -37,11 +37,11 @@ pub use query_trace::{QueryTrace, TraceEvent};
 pub use result::{PagingState, QueryResult};
 
 use crate::cluster::{Cluster, LoadBalancingPolicy};
+use crate::connection::CallOptions;
 use crate::defaults;
-use crate::connection::Answer;
 use crate::error::{Error, ServerError};
 use crate::protocol::request::SerializedValues;
-use crate::protocol::response::ResultBody;
+use crate::protocol::response::{Response, ResultBody};
 use crate::session::execute::{Job, Payload};
 use crate::session::retry::RetryPolicy;
 use crate::statement::{
@@ -388,17 +388,17 @@ impl Session {
                 let req = crate::protocol::request::Request::Query(q);
                 // Bounded like any request: a frozen node must not hang the switch.
                 let deadline = Instant::now() + self.inner.config.request_timeout;
-                match conn.request_by(&req, deadline).await {
-                    Answer::Frame(_) => {}
-                    Answer::Failed(e) => {
-                        tracing::warn!(host = %conn.addr(), error = %e.error, "USE on connection failed; closing it");
-                        conn.close();
-                    }
-                    Answer::TimedOut { .. } => {
-                        tracing::warn!(host = %conn.addr(), "USE on connection timed out; closing it");
-                        conn.close();
-                    }
-                }
+                let failed = match conn.call(&req, CallOptions::by(deadline)).await {
+                    Ok(reply) => match reply.response {
+                        Response::Result(_) => continue,
+                        other => format!("answered {:?}", other.opcode()),
+                    },
+                    Err(e) => e.to_string(),
+                };
+                // A connection left on another keyspace would run later statements
+                // in the wrong place: it goes, and the pool opens a new one (on it).
+                tracing::warn!(host = %conn.addr(), error = %failed, "USE on connection failed; closing it");
+                conn.close();
             }
         }
         Ok(())
