@@ -1,7 +1,8 @@
-//! The control task of a cluster: consumes the control connection's server events
-//! (topology, status, schema), refreshes the topology after a debounce, asks a pool
-//! to probe its host when the node announces UP, and moves the control connection to
-//! another node when it dies. Topology reads themselves live in `topology.rs`.
+//! Connecting a cluster and its control task: the first control connection, then the
+//! task that consumes its server events (topology, status, schema), refreshes the
+//! topology after a debounce, asks a pool to probe its host when the node announces
+//! UP, and moves the control connection to another node when it dies. The live cluster
+//! and its topology reads live in `topology.rs`.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Weak};
@@ -9,9 +10,10 @@ use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
-use super::topology::{resolve, Cluster, ClusterShared};
+use super::topology::{resolve, Cluster, ClusterConfig, ClusterShared};
 use crate::connection::Events;
 use crate::defaults::EVENT_DEBOUNCE;
+use crate::error::ContactPointFailure;
 use crate::pool::{Backoff, HostState};
 use crate::protocol::response::{Event, SchemaChangeTarget, StatusChangeType, TopologyChangeType};
 
@@ -87,10 +89,34 @@ impl Debounce {
     }
 }
 
+impl Cluster {
+    /// Resolves the contact points, opens a control connection to the first that
+    /// answers, registers for events, reads the topology, starts a pool per host and
+    /// the control task that keeps all of it current.
+    pub(crate) async fn connect(config: ClusterConfig) -> Result<Self, Vec<ContactPointFailure>> {
+        let mut failures = Vec::new();
+        let addrs = resolve(&config.contact_points, config.default_port, &mut failures).await;
+        let cluster = Cluster::new(config);
+        for addr in addrs {
+            match cluster.open_control(addr).await {
+                Ok(events) => {
+                    spawn(&cluster, events);
+                    return Ok(cluster);
+                }
+                Err(error) => failures.push(ContactPointFailure {
+                    contact_point: addr.to_string(),
+                    error,
+                }),
+            }
+        }
+        Err(failures)
+    }
+}
+
 /// Starts the control task for `cluster`, whose control connection is open and
 /// registered; `events` is that connection's event receiver. The task ends when the
 /// cluster shuts down or is dropped.
-pub(crate) fn spawn(cluster: &Cluster, events: Events) {
+fn spawn(cluster: &Cluster, events: Events) {
     let weak = Arc::downgrade(&cluster.shared);
     let token = cluster.shared.shutdown.clone();
     tokio::spawn(async move {

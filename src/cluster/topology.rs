@@ -1,8 +1,9 @@
 //! The live cluster: topology reads over the control connection (`system.local`,
 //! `system.peers_v2` or `system.peers`, `system_schema.keyspaces`), the current
 //! `ClusterView` (hosts, ring, replication), one `HostPool` per non-ignored host and
-//! the host-event broadcast. The control connection's task (events, failover) lives in
-//! `control.rs`; it does not route or retry requests.
+//! the host-event broadcast. It does not route or retry requests. Connecting and the
+//! control connection's task (events, failover) live in `control.rs`, which builds on
+//! this file, never the reverse.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -171,30 +172,9 @@ pub(crate) struct Cluster {
 }
 
 impl Cluster {
-    /// Resolves the contact points, opens a control connection to the first that
-    /// answers, registers for events, reads the topology, starts a pool per host and
-    /// the control task that keeps all of it current.
-    pub(crate) async fn connect(config: ClusterConfig) -> Result<Self, Vec<ContactPointFailure>> {
-        let mut failures = Vec::new();
-        let addrs = resolve(&config.contact_points, config.default_port, &mut failures).await;
-        let cluster = Cluster::new(config);
-        for addr in addrs {
-            match cluster.open_control(addr).await {
-                Ok(events) => {
-                    super::control::spawn(&cluster, events);
-                    return Ok(cluster);
-                }
-                Err(error) => failures.push(ContactPointFailure {
-                    contact_point: addr.to_string(),
-                    error,
-                }),
-            }
-        }
-        Err(failures)
-    }
-
-    /// A cluster that knows no host yet.
-    fn new(config: ClusterConfig) -> Self {
+    /// A cluster that knows no host yet (`control::connect` opens its control
+    /// connection).
+    pub(super) fn new(config: ClusterConfig) -> Self {
         let (events, _) = broadcast::channel(HOST_EVENTS_CAPACITY);
         let shared = Arc::new(ClusterShared {
             config,
