@@ -6,6 +6,7 @@
 mod builder;
 pub(crate) mod execute;
 mod hosts;
+mod job;
 mod limiter;
 mod metrics;
 pub(crate) mod observe;
@@ -42,7 +43,7 @@ use crate::defaults;
 use crate::error::{Error, ServerError};
 use crate::protocol::request::SerializedValues;
 use crate::protocol::response::{Response, ResultBody};
-use crate::session::execute::{Job, Payload};
+use crate::session::job::{Job, Payload};
 use crate::session::retry::RetryPolicy;
 use crate::statement::{
     Batch, BatchEntry, PreparedShared, PreparedStatement, ResultMetadata, Statement,

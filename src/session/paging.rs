@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use stream::{Fetcher, PageFuture, PageRequest, Plan};
 pub use stream::{PageStream, RowStream};
 
-use super::execute::Payload;
+use super::job::Payload;
 use super::{serialize, PagingState, QueryResult, Session};
 use crate::defaults;
 use crate::error::Error;
