@@ -21,7 +21,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arc_swap::{ArcSwap, ArcSwapOption};
-use bytes::BytesMut;
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
@@ -349,13 +348,13 @@ impl Session {
         }
         // Every child's values go into one allocation, split into per-child buffers.
         let mut serialized = Vec::with_capacity(values.len());
-        let mut spare = BytesMut::with_capacity(values.len() * 64);
+        let mut spare = SerializedValues::with_capacity(values.len() * 64);
         for (entry, v) in batch.entries.iter().zip(values) {
             let markers = match entry {
                 BatchEntry::Prepared(p) => Some(&p.shared.bind_markers[..]),
                 BatchEntry::Simple(_) => None,
             };
-            let mut child = SerializedValues::with_buffer(spare);
+            let mut child = spare;
             serialize_into(v, markers, &mut child)?;
             spare = child.split_spare();
             serialized.push(child);
