@@ -12,6 +12,7 @@ use tracing::Instrument;
 
 use super::job::{Job, Payload};
 use super::SessionInner;
+use crate::cluster::QueryPlan;
 use crate::connection::{CallError, CallOptions, Connection, Reply};
 use crate::error::{
     Attempt, AttemptError, ConnectionError, Error, NoHostAvailable, RequestTimeout, ServerError,
@@ -27,6 +28,12 @@ use crate::Consistency;
 
 /// Retries of one request, whatever the policy says (guards against a policy loop).
 const MAX_RETRIES: u32 = 16;
+/// Pause before the plan is run again when every host of it failed and the policy
+/// still wants to move on: the first re-run waits this long, each later one twice
+/// as long, up to [`PLAN_RERUN_BACKOFF_MAX`] (always cut at the request deadline).
+const PLAN_RERUN_BACKOFF: Duration = Duration::from_millis(20);
+/// The longest pause between two runs of a plan.
+const PLAN_RERUN_BACKOFF_MAX: Duration = Duration::from_millis(500);
 
 /// A successful answer.
 pub(crate) struct Outcome {
@@ -63,7 +70,28 @@ impl SessionInner {
         let mut retry_count = 0u32;
         let mut consistency = job.consistency;
         let mut host = plan.next().map(|h| h.address());
-        while let Some(addr) = host {
+        // Later runs of the plan (see `rerun`), materialized only when needed.
+        let mut rerun = Rerun::default();
+        loop {
+            let Some(addr) = host else {
+                // Every host of the plan failed. While the policy still wants to move
+                // on and the deadline leaves time, run the plan again after a short
+                // backoff rather than giving up with time on the clock.
+                match rerun.next_round(&attempts, job.deadline) {
+                    Some(pause) => {
+                        tokio::time::sleep_until(pause).await;
+                        let hosts = self
+                            .config
+                            .load_balancing
+                            .plan(&routing, &snapshot.view)
+                            .map(|h| h.address());
+                        rerun.start(hosts, &attempts);
+                        host = rerun.next();
+                        continue;
+                    }
+                    None => break,
+                }
+            };
             // Never send a request whose deadline has already passed.
             let t0 = Instant::now();
             if t0 >= job.deadline {
@@ -82,13 +110,13 @@ impl SessionInner {
                         pool.host_metrics(),
                         &attempts[attempts.len() - 1].error,
                     );
-                    host = plan.next().map(|h| h.address());
+                    host = rerun.or_plan(&mut plan);
                     continue;
                 }
                 None => {
                     attempts.push(no_connection(addr, "host has no pool".into()));
                     rec.no_connection(addr, None, &attempts[attempts.len() - 1].error);
-                    host = plan.next().map(|h| h.address());
+                    host = rerun.or_plan(&mut plan);
                     continue;
                 }
             };
@@ -163,7 +191,8 @@ impl SessionInner {
                 }
                 RetryDecision::RetryNextHost(c) => {
                     consistency = c.unwrap_or(consistency);
-                    plan.next().map(|h| h.address())
+                    rerun.wanted = retry_count < MAX_RETRIES;
+                    rerun.or_plan(&mut plan)
                 }
                 RetryDecision::Ignore => {
                     return Ok(Outcome {
@@ -389,6 +418,77 @@ impl SessionInner {
     }
 }
 
+/// Later runs of a query plan: when every host of the plan failed and the retry
+/// policy still wanted to move on, an idempotent (or never written) request runs the
+/// plan again after a short backoff, for as long as its deadline allows, instead of
+/// failing with `NoHostAvailable` while time remains. The first run stays lazy and
+/// allocation-free; only a re-run collects its hosts.
+#[derive(Default)]
+struct Rerun {
+    /// The policy's last decision was to move on, under the retry cap.
+    wanted: bool,
+    /// Runs of the plan so far beyond the first.
+    rounds: u32,
+    /// `attempts.len()` when the current run started.
+    round_start: usize,
+    /// The current re-run's hosts, next one last.
+    hosts: Vec<SocketAddr>,
+}
+
+impl Rerun {
+    /// The next host: from the first run's lazy plan, else from the current re-run.
+    fn or_plan(&mut self, plan: &mut QueryPlan<'_>) -> Option<SocketAddr> {
+        if self.rounds == 0 {
+            plan.next().map(|h| h.address())
+        } else {
+            self.hosts.pop()
+        }
+    }
+
+    fn next(&mut self) -> Option<SocketAddr> {
+        self.hosts.pop()
+    }
+
+    /// When the next run of the plan may start, or `None` to give up: the policy did
+    /// not ask to move on, the last run reached no host at all (every pool down: no
+    /// point hammering), or the backoff would end past the deadline.
+    fn next_round(&self, attempts: &[Attempt], deadline: Instant) -> Option<Instant> {
+        let reached_a_host = attempts[self.round_start.min(attempts.len())..]
+            .iter()
+            .any(|a| !matches!(a.error, AttemptError::NoConnection { .. }));
+        if !self.wanted || !reached_a_host {
+            return None;
+        }
+        let pause = PLAN_RERUN_BACKOFF
+            .saturating_mul(1 << self.rounds.min(8))
+            .min(PLAN_RERUN_BACKOFF_MAX);
+        let at = Instant::now() + pause;
+        (at < deadline).then_some(at)
+    }
+
+    /// Starts a re-run over `hosts` (a fresh plan): hosts this request failed on
+    /// least often first; ties in plan order rotated by the round, so that the host
+    /// every token-aware plan puts first does not lead every run.
+    fn start(&mut self, hosts: impl Iterator<Item = SocketAddr>, attempts: &[Attempt]) {
+        self.rounds += 1;
+        self.round_start = attempts.len();
+        self.wanted = false;
+        let mut hosts: Vec<SocketAddr> = hosts.collect();
+        if !hosts.is_empty() {
+            let n = hosts.len();
+            hosts.rotate_left(self.rounds as usize % n);
+        }
+        hosts.sort_by_key(|h| {
+            attempts
+                .iter()
+                .filter(|a| a.host == *h && !matches!(a.error, AttemptError::NoConnection { .. }))
+                .count()
+        });
+        hosts.reverse();
+        self.hosts = hosts;
+    }
+}
+
 fn no_connection(host: SocketAddr, reason: String) -> Attempt {
     Attempt {
         host,
@@ -503,4 +603,80 @@ pub(crate) fn arc_columns(
     }
     meta.map(|m| m.columns.clone())
         .unwrap_or_else(|| Arc::from(Vec::new()))
+}
+
+#[cfg(test)]
+mod rerun_tests {
+    use super::*;
+
+    fn addr(i: u8) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, i], 9042))
+    }
+
+    fn timed_out(i: u8) -> Attempt {
+        Attempt {
+            host: addr(i),
+            error: AttemptError::Timeout(Duration::from_millis(300)),
+            elapsed: Duration::from_millis(300),
+            written: true,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn gives_up_unless_the_policy_moved_on_and_a_host_was_reached() {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut r = Rerun::default();
+        // The policy said Fail (or never decided): no re-run.
+        assert!(r.next_round(&[timed_out(1)], deadline).is_none());
+        // Every pool down: nothing was reached, no re-run.
+        r.wanted = true;
+        let down = [no_connection(addr(1), "down".into())];
+        assert!(r.next_round(&down, deadline).is_none());
+        // A host was reached and the policy moved on: run again after the backoff.
+        let at = r.next_round(&[timed_out(1)], deadline).unwrap();
+        assert_eq!(at - Instant::now(), PLAN_RERUN_BACKOFF);
+        // ...unless the backoff ends past the deadline.
+        let soon = Instant::now() + Duration::from_millis(5);
+        assert!(r.next_round(&[timed_out(1)], soon).is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn backoff_doubles_up_to_its_cap_and_only_the_last_run_counts() {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut r = Rerun::default();
+        let mut attempts = vec![timed_out(1), timed_out(2)];
+        let mut pauses = Vec::new();
+        for _ in 0..8 {
+            r.wanted = true;
+            let at = r.next_round(&attempts, deadline).unwrap();
+            pauses.push((at - Instant::now()).as_millis());
+            r.start([addr(1), addr(2)].into_iter(), &attempts);
+            attempts.push(timed_out(1));
+        }
+        assert_eq!(pauses, [20, 40, 80, 160, 320, 500, 500, 500]);
+        // A run that reached no host (every pool went down) ends the retries.
+        r.wanted = true;
+        let n = attempts.len();
+        r.start([addr(1)].into_iter(), &attempts);
+        attempts.truncate(n);
+        attempts.push(no_connection(addr(1), "down".into()));
+        assert!(r.next_round(&attempts, deadline).is_none());
+    }
+
+    #[test]
+    fn rerun_puts_hosts_that_failed_less_first_and_rotates_ties() {
+        let mut r = Rerun::default();
+        let attempts = [timed_out(1), timed_out(1), timed_out(2), timed_out(3)];
+        r.start([addr(1), addr(2), addr(3)].into_iter(), &attempts);
+        // Round 1 rotates the plan by one: 2, 3, 1; host 1 failed twice: last anyway.
+        assert_eq!(r.next(), Some(addr(2)));
+        assert_eq!(r.next(), Some(addr(3)));
+        assert_eq!(r.next(), Some(addr(1)));
+        assert_eq!(r.next(), None);
+        // Round 2 with equal failures: rotated by two.
+        let attempts = [timed_out(1), timed_out(2), timed_out(3)];
+        r.start([addr(1), addr(2), addr(3)].into_iter(), &attempts);
+        assert_eq!(r.next(), Some(addr(3)));
+        assert!(!r.wanted, "a new run starts without a decision");
+    }
 }
