@@ -124,15 +124,6 @@ pub enum ConnectionError {
 }
 
 impl ConnectionError {
-    pub(crate) fn from_codec(addr: SocketAddr, e: crate::codec::CodecError) -> Self {
-        use crate::codec::CodecError;
-        match e {
-            CodecError::Decode(source) => Self::Protocol { addr, source },
-            CodecError::Encode(_) => Self::InvalidRequestFrame,
-            CodecError::Io(e) => Self::io(addr, e),
-        }
-    }
-
     pub(crate) fn io(addr: SocketAddr, e: io::Error) -> Self {
         Self::Io {
             addr,

@@ -38,8 +38,8 @@ pub mod codec;
 #[allow(unused_imports)]
 mod codec;
 mod connection;
-mod consistency;
 mod convert;
+pub mod defaults;
 mod error;
 #[cfg(feature = "unstable-protocol")]
 pub mod fake_node;
@@ -76,13 +76,12 @@ pub use cluster::{
     QueryPlan, RoutingInfo, Token,
 };
 pub use connection::{AuthError, AuthSession, Authenticator, PlainTextAuthenticator};
-pub use consistency::Consistency;
 pub use error::{Attempt, AttemptError, Error, NoHostAvailable, RequestTimeout, ServerError};
 pub use error::{ConnectionError, ServerErrorKind, WriteType};
 pub use error::{ContactPointError, ContactPointFailure, SetupError};
 pub use pool::HostState;
+pub use protocol::Consistency;
 pub use session::builder_types::ProtocolVersionChoice;
-pub use session::defaults;
 pub use session::retry::{
     DefaultRetryPolicy, FallthroughRetryPolicy, RetryCause, RetryDecision, RetryPolicy,
     RetryRequest,

@@ -1,20 +1,21 @@
 //! A raw connection handle for integration tests, fake-node harnesses and benchmarks
 //! (feature `unstable-protocol`, hidden from the docs, not covered by semver): open a
-//! connection, send protocol requests, read events, and peek at a session's pooled
-//! connections. Thin delegation only; the connection layer itself stays crate-private.
+//! connection, send protocol requests and get decoded responses, read decoded events,
+//! and peek at a session's pooled connections. Thin delegation over the connection's one
+//! typed call; the connection layer itself stays crate-private.
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
-
-use crate::connection::{self, Authenticator, Connection, ConnectionConfig};
+use crate::connection::{
+    Authenticator, CallError, CallOptions, Connection, ConnectionConfig, Events,
+};
 use crate::error::ConnectionError;
-use crate::protocol::frame::{Compression, Frame};
+use crate::protocol::frame::Compression;
 use crate::protocol::request::Request;
-use crate::protocol::response::{Response, ResponseEnvelope};
+use crate::protocol::response::{Event, Response};
 use crate::protocol::{DecodeError, ProtocolVersion};
 use crate::Session;
 
@@ -57,8 +58,8 @@ pub struct RawConnection {
 pub struct RawOpened {
     /// The connection.
     pub connection: RawConnection,
-    /// Server EVENT frames, when asked for (REGISTER first to receive any).
-    pub events: Option<mpsc::Receiver<Frame>>,
+    /// Server events, when asked for (REGISTER first to receive any).
+    pub events: Option<RawEvents>,
     /// The node's SUPPORTED options.
     pub supported: Vec<(String, Vec<String>)>,
 }
@@ -84,21 +85,22 @@ impl RawConnection {
             connection: RawConnection {
                 inner: opened.connection,
             },
-            events: opened.events,
+            events: opened.events.map(RawEvents),
             supported: opened.supported,
         })
     }
 
-    /// Sends a request and waits for its response frame. The error does not say
-    /// whether the request was written.
-    pub async fn send(&self, request: &Request<'_>) -> Result<Frame, ConnectionError> {
-        self.inner.send(request).await.map_err(|e| e.error)
-    }
-
-    /// Sends a request and parses the response (envelope dropped).
+    /// Sends a request and waits (without a deadline) for its decoded response
+    /// (envelope dropped). The error does not say whether the request was written.
     pub async fn call(&self, request: &Request<'_>) -> Result<Response, RawCallError> {
-        let frame = self.send(request).await?;
-        Ok(parse_response(&frame)?.1)
+        match self.inner.call(request, CallOptions::default()).await {
+            Ok(reply) => Ok(reply.response),
+            Err(CallError::Decode(e)) => Err(RawCallError::Decode(e)),
+            Err(CallError::Connection { error, .. }) => Err(RawCallError::Connection(error)),
+            Err(CallError::Encode(_)) => Err(ConnectionError::InvalidRequestFrame.into()),
+            // No deadline was given: the task never answers `TimedOut`.
+            Err(CallError::TimedOut { .. }) => Err(ConnectionError::Closed.into()),
+        }
     }
 
     /// The negotiated protocol version.
@@ -144,9 +146,16 @@ pub enum RawCallError {
     Decode(#[from] DecodeError),
 }
 
-/// Parses a response frame into its envelope and message.
-pub fn parse_response(frame: &Frame) -> Result<(ResponseEnvelope, Response), DecodeError> {
-    connection::parse_response(frame)
+/// The server events of a [`RawConnection`] opened with events, decoded.
+#[derive(Debug)]
+pub struct RawEvents(Events);
+
+impl RawEvents {
+    /// The next event; `None` once the connection has ended. A frame that does not
+    /// decode (or a non-EVENT message on the event stream) is an `Err`.
+    pub async fn recv(&mut self) -> Option<Result<Event, DecodeError>> {
+        self.0.recv().await
+    }
 }
 
 /// Every open pooled connection of `session`, all hosts (the control connection

@@ -1,23 +1,21 @@
-//! The control task of a cluster: consumes the control connection's server events
-//! (topology, status, schema), refreshes the topology after a debounce, asks a pool
-//! to probe its host when the node announces UP, and moves the control connection to
-//! another node when it dies. Topology reads themselves live in `topology.rs`.
+//! Connecting a cluster and its control task: the first control connection, then the
+//! task that consumes its server events (topology, status, schema), refreshes the
+//! topology after a debounce, asks a pool to probe its host when the node announces
+//! UP, and moves the control connection to another node when it dies. The live cluster
+//! and its topology reads live in `topology.rs`.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime};
 
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::topology::{resolve, Cluster, ClusterShared};
-use crate::connection::parse_response;
+use super::topology::{resolve, Cluster, ClusterConfig, ClusterShared};
+use crate::connection::Events;
+use crate::defaults::EVENT_DEBOUNCE;
+use crate::error::ContactPointFailure;
 use crate::pool::{Backoff, HostState};
-use crate::protocol::frame::Frame;
-use crate::protocol::response::{
-    Event, Response, SchemaChangeTarget, StatusChangeType, TopologyChangeType,
-};
-use crate::session::defaults::EVENT_DEBOUNCE;
+use crate::protocol::response::{Event, SchemaChangeTarget, StatusChangeType, TopologyChangeType};
 
 /// What one server event asks of the cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,10 +89,34 @@ impl Debounce {
     }
 }
 
+impl Cluster {
+    /// Resolves the contact points, opens a control connection to the first that
+    /// answers, registers for events, reads the topology, starts a pool per host and
+    /// the control task that keeps all of it current.
+    pub(crate) async fn connect(config: ClusterConfig) -> Result<Self, Vec<ContactPointFailure>> {
+        let mut failures = Vec::new();
+        let addrs = resolve(&config.contact_points, config.default_port, &mut failures).await;
+        let cluster = Cluster::new(config);
+        for addr in addrs {
+            match cluster.open_control(addr).await {
+                Ok(events) => {
+                    spawn(&cluster, events);
+                    return Ok(cluster);
+                }
+                Err(error) => failures.push(ContactPointFailure {
+                    contact_point: addr.to_string(),
+                    error,
+                }),
+            }
+        }
+        Err(failures)
+    }
+}
+
 /// Starts the control task for `cluster`, whose control connection is open and
 /// registered; `events` is that connection's event receiver. The task ends when the
 /// cluster shuts down or is dropped.
-pub(crate) fn spawn(cluster: &Cluster, events: mpsc::Receiver<Frame>) {
+fn spawn(cluster: &Cluster, events: Events) {
     let weak = Arc::downgrade(&cluster.shared);
     let token = cluster.shared.shutdown.clone();
     tokio::spawn(async move {
@@ -111,7 +133,7 @@ fn upgrade(weak: &Weak<ClusterShared>) -> Option<Cluster> {
     weak.upgrade().map(|shared| Cluster { shared })
 }
 
-async fn run(weak: Weak<ClusterShared>, mut events: mpsc::Receiver<Frame>) {
+async fn run(weak: Weak<ClusterShared>, mut events: Events) {
     loop {
         watch(&weak, &mut events).await;
         let Some(cluster) = upgrade(&weak) else {
@@ -128,7 +150,7 @@ async fn run(weak: Weak<ClusterShared>, mut events: mpsc::Receiver<Frame>) {
 }
 
 /// Serves the current control connection until it dies (or the cluster is gone).
-async fn watch(weak: &Weak<ClusterShared>, events: &mut mpsc::Receiver<Frame>) {
+async fn watch(weak: &Weak<ClusterShared>, events: &mut Events) {
     let mut debounce = Debounce::new(EVENT_DEBOUNCE);
     let Some(conn) = upgrade(weak).and_then(|c| c.control()) else {
         return;
@@ -136,10 +158,17 @@ async fn watch(weak: &Weak<ClusterShared>, events: &mut mpsc::Receiver<Frame>) {
     loop {
         tokio::select! {
             _ = conn.closed() => return,
-            frame = events.recv() => {
-                let Some(frame) = frame else { return };
+            event = events.recv() => {
+                let Some(event) = event else { return };
                 let Some(cluster) = upgrade(weak) else { return };
-                match on_event(&cluster, &frame) {
+                let event = match event {
+                    Ok(event) => event,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "undecodable event");
+                        continue;
+                    }
+                };
+                match on_event(&cluster, &event) {
                     Action::Refresh => debounce.event(Instant::now()),
                     Action::Probe(_) | Action::Note => {}
                 }
@@ -158,20 +187,9 @@ async fn watch(weak: &Weak<ClusterShared>, events: &mut mpsc::Receiver<Frame>) {
     }
 }
 
-/// Decodes one event frame and acts on what needs no refresh (probes).
-fn on_event(cluster: &Cluster, frame: &Frame) -> Action {
-    let event = match parse_response(frame) {
-        Ok((_, Response::Event(e))) => e,
-        Ok((_, other)) => {
-            tracing::warn!(opcode = ?other.opcode(), "non-event frame on the event stream");
-            return Action::Note;
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "undecodable event");
-            return Action::Note;
-        }
-    };
-    match classify(&event) {
+/// Acts on what one event asks that needs no refresh (probes).
+fn on_event(cluster: &Cluster, event: &Event) -> Action {
+    match classify(event) {
         Action::Probe(advertised) => {
             let addr = cluster.shared.config.translator.translate(advertised);
             match cluster.pool(addr) {
@@ -192,10 +210,7 @@ fn on_event(cluster: &Cluster, frame: &Frame) -> Action {
 /// last; when no known host is Up, the contact points are resolved again (the
 /// cluster may have moved behind its names) and tried first. Retries with backoff
 /// until it succeeds or the cluster is gone.
-async fn reconnect(
-    weak: &Weak<ClusterShared>,
-    lost: Option<SocketAddr>,
-) -> Option<mpsc::Receiver<Frame>> {
+async fn reconnect(weak: &Weak<ClusterShared>, lost: Option<SocketAddr>) -> Option<Events> {
     let seed = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)

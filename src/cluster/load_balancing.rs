@@ -11,7 +11,7 @@ use std::sync::Arc;
 use super::host::Host;
 use super::partitioner::Token;
 use super::view::ClusterView;
-use crate::consistency::Consistency;
+use crate::Consistency;
 
 /// How the pool should treat a host: connect fully, sparingly, or not at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

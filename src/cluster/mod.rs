@@ -1,8 +1,8 @@
 //! The cluster layer: host descriptions, the Murmur3 partitioner and routing keys, the
 //! token ring with per-keyspace replica placement, the `ClusterView` snapshot and
 //! load-balancing policies (all pure), plus `topology.rs`, the live cluster: control
-//! connection, topology reads and a pool per host, and `control.rs`, its event-driven
-//! refresh and failover; `events.rs` holds what users see of hosts.
+//! connection, topology reads and a pool per host, and `control.rs`, connecting and its
+//! event-driven refresh and failover; `events.rs` holds what users see of hosts.
 
 // The topology, pool and session layers that call the crate-private parts land later.
 #![allow(dead_code)]

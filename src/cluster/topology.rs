@@ -1,8 +1,9 @@
 //! The live cluster: topology reads over the control connection (`system.local`,
 //! `system.peers_v2` or `system.peers`, `system_schema.keyspaces`), the current
 //! `ClusterView` (hosts, ring, replication), one `HostPool` per non-ignored host and
-//! the host-event broadcast. The control connection's task (events, failover) lives in
-//! `control.rs`; it does not route or retry requests.
+//! the host-event broadcast. It does not route or retry requests. Connecting and the
+//! control connection's task (events, failover) live in `control.rs`, which builds on
+//! this file, never the reverse.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -19,10 +20,9 @@ use super::host::{AddressTranslator, Host, PeerRow};
 use super::load_balancing::{HostDistance, LoadBalancingPolicy};
 use super::replication::ReplicationStrategy;
 use super::view::ClusterView;
-use crate::connection::{parse_response, Answer, Connection, ConnectionConfig};
+use crate::connection::{CallError, CallOptions, Connection, ConnectionConfig, Events};
 use crate::error::{ConnectionError, ContactPointError, ContactPointFailure};
 use crate::pool::{HostPool, HostState, PoolConfig, StateListener};
-use crate::protocol::frame::Frame;
 use crate::protocol::request::{EventType, Query, QueryParameters, Register, Request};
 use crate::protocol::response::{Response, ResultBody};
 use crate::{Consistency, CqlUuid, Row, RowSet};
@@ -172,30 +172,9 @@ pub(crate) struct Cluster {
 }
 
 impl Cluster {
-    /// Resolves the contact points, opens a control connection to the first that
-    /// answers, registers for events, reads the topology, starts a pool per host and
-    /// the control task that keeps all of it current.
-    pub(crate) async fn connect(config: ClusterConfig) -> Result<Self, Vec<ContactPointFailure>> {
-        let mut failures = Vec::new();
-        let addrs = resolve(&config.contact_points, config.default_port, &mut failures).await;
-        let cluster = Cluster::new(config);
-        for addr in addrs {
-            match cluster.open_control(addr).await {
-                Ok(events) => {
-                    super::control::spawn(&cluster, events);
-                    return Ok(cluster);
-                }
-                Err(error) => failures.push(ContactPointFailure {
-                    contact_point: addr.to_string(),
-                    error,
-                }),
-            }
-        }
-        Err(failures)
-    }
-
-    /// A cluster that knows no host yet.
-    fn new(config: ClusterConfig) -> Self {
+    /// A cluster that knows no host yet (`control::connect` opens its control
+    /// connection).
+    pub(super) fn new(config: ClusterConfig) -> Self {
         let (events, _) = broadcast::channel(HOST_EVENTS_CAPACITY);
         let shared = Arc::new(ClusterShared {
             config,
@@ -211,10 +190,7 @@ impl Cluster {
     /// Opens a control connection to `addr`, registers for events (before reading, so
     /// no change falls between the read and the registration), refreshes over it and
     /// makes it the control connection. Returns its event receiver.
-    pub(crate) async fn open_control(
-        &self,
-        addr: SocketAddr,
-    ) -> Result<tokio::sync::mpsc::Receiver<crate::protocol::frame::Frame>, ContactPointError> {
+    pub(crate) async fn open_control(&self, addr: SocketAddr) -> Result<Events, ContactPointError> {
         let mut cfg: ConnectionConfig = self.shared.config.pool.connection.clone();
         cfg.keyspace = None;
         cfg.metrics = self
@@ -546,18 +522,12 @@ async fn register(conn: &Connection) -> Result<(), TopologyError> {
         EventType::SchemaChange,
     ]));
     let addr = conn.addr();
-    let frame = control_request(conn, query, &req).await?;
-    match parse_response(&frame) {
-        Ok((_, Response::Ready)) => Ok(()),
-        Ok((_, other)) => Err(TopologyError::Unexpected {
+    match control_request(conn, query, &req).await? {
+        Response::Ready => Ok(()),
+        other => Err(TopologyError::Unexpected {
             addr,
             query,
             what: format!("{:?}", other.opcode()),
-        }),
-        Err(e) => Err(TopologyError::Unexpected {
-            addr,
-            query,
-            what: e.to_string(),
         }),
     }
 }
@@ -604,15 +574,21 @@ async fn control_request(
     conn: &Connection,
     query: &'static str,
     req: &Request<'_>,
-) -> Result<Frame, TopologyError> {
+) -> Result<Response, TopologyError> {
+    let addr = conn.addr();
     let deadline = tokio::time::Instant::now() + CONTROL_QUERY_TIMEOUT;
-    match conn.request_by(req, deadline).await {
-        Answer::Frame(frame) => Ok(frame),
-        Answer::Failed(e) => Err(TopologyError::Connection(e.error)),
-        Answer::TimedOut { .. } => Err(TopologyError::Timeout {
-            addr: conn.addr(),
+    match conn.call(req, CallOptions::by(deadline)).await {
+        Ok(reply) => Ok(reply.response),
+        Err(CallError::Connection { error, .. }) => Err(TopologyError::Connection(error)),
+        Err(CallError::TimedOut { .. }) => Err(TopologyError::Timeout {
+            addr,
             query,
             timeout: CONTROL_QUERY_TIMEOUT,
+        }),
+        Err(e @ (CallError::Encode(_) | CallError::Decode(_))) => Err(TopologyError::Unexpected {
+            addr,
+            query,
+            what: e.to_string(),
         }),
     }
 }
@@ -620,17 +596,15 @@ async fn control_request(
 async fn select(conn: &Connection, query: &'static str) -> Result<RowSet, TopologyError> {
     let q = Query::new(query, QueryParameters::new(Consistency::One));
     let addr = conn.addr();
-    let frame = control_request(conn, query, &Request::Query(q)).await?;
     let unexpected = |what: String| TopologyError::Unexpected { addr, query, what };
-    match parse_response(&frame) {
-        Ok((_, Response::Result(ResultBody::Rows(rows)))) => Ok(RowSet::new(
+    match control_request(conn, query, &Request::Query(q)).await? {
+        Response::Result(ResultBody::Rows(rows)) => Ok(RowSet::new(
             rows.metadata.columns.into(),
             rows.rows_count,
             rows.rows_content,
         )),
-        Ok((_, Response::Error(e))) => Err(unexpected(format!("error: {}", e.message))),
-        Ok((_, other)) => Err(unexpected(format!("{:?}", other.opcode()))),
-        Err(e) => Err(unexpected(e.to_string())),
+        Response::Error(e) => Err(unexpected(format!("error: {}", e.message))),
+        other => Err(unexpected(format!("{:?}", other.opcode()))),
     }
 }
 

@@ -12,7 +12,7 @@ use tokio_util::codec::{Decoder, Encoder};
 use super::ConnectionConfig;
 use crate::codec::CqlCodec;
 use crate::error::ConnectionError;
-use crate::protocol::frame::{Compression, Frame};
+use crate::protocol::frame::{Compression, Frame, FrameFlags};
 use crate::protocol::request::{AuthResponse, Query, QueryParameters, Request, Startup};
 use crate::protocol::response::{ErrorKind, Response};
 
@@ -167,8 +167,14 @@ where
     async fn call(&mut self, request: &Request<'_>) -> Result<Response, ConnectionError> {
         let addr = self.addr;
         let mut frame = BytesMut::new();
-        super::encode_request(&mut frame, self.version, None, request)
-            .map_err(|_| ConnectionError::InvalidRequestFrame)?;
+        super::call::encode_request_with(
+            &mut frame,
+            self.version,
+            None,
+            FrameFlags::empty(),
+            request,
+        )
+        .map_err(|_| ConnectionError::InvalidRequestFrame)?;
         let mut out = BytesMut::new();
         self.codec
             .encode(frame.freeze(), &mut out)
@@ -239,7 +245,7 @@ where
 }
 
 fn decode(frame: &Frame, addr: SocketAddr) -> Result<Response, ConnectionError> {
-    super::parse_response(frame)
+    super::call::decode_response(frame)
         .map(|(_, r)| r)
         .map_err(|source| ConnectionError::Protocol { addr, source })
 }

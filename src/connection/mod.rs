@@ -1,12 +1,14 @@
 //! A connection to one node: a cheap cloneable handle plus one task that owns the
-//! socket. Callers encode their request frame, send it with a oneshot over a bounded
-//! channel and await the raw response frame; the task multiplexes stream ids.
-//! Handshake and auth live in `handshake.rs`; the socket loop in `task.rs`.
+//! socket. This file opens it (version negotiation, handshake, spawning the task) and
+//! holds the state handle and task share; callers talk to the node through the one
+//! typed call in `call.rs`. Handshake and auth live in `handshake.rs`; the socket loop
+//! (stream ids, coalescing, deadlines, orphans) in `task.rs`.
 
 // Parts are used only once the session drives them (same commit series).
 #![allow(dead_code)]
 
 mod auth;
+mod call;
 mod handshake;
 mod streams;
 mod task;
@@ -27,16 +29,17 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 pub use auth::{AuthError, AuthSession, Authenticator, PlainTextAuthenticator};
+pub(crate) use call::{CallError, CallOptions, Events, Reply};
 pub(crate) use handshake::quote_identifier;
 pub(crate) use streams::MAX_STREAMS;
 
-use crate::codec::CqlCodec;
+use crate::codec::{CodecError, CqlCodec};
+use crate::defaults;
 use crate::error::ConnectionError;
 use crate::metrics::HostMetrics;
-use crate::protocol::frame::{self, Compression, Direction, Frame, FrameFlags};
+use crate::protocol::frame::{self, Compression, Frame, FrameFlags};
 use crate::protocol::request::Request;
-use crate::protocol::response::{Response, ResponseEnvelope};
-use crate::protocol::{DecodeError, EncodeError, ProtocolVersion};
+use crate::protocol::ProtocolVersion;
 
 /// Settings of one connection.
 #[derive(Debug, Clone)]
@@ -65,18 +68,20 @@ pub(crate) struct ConnectionConfig {
     pub(crate) metrics: Option<Arc<HostMetrics>>,
 }
 
+/// The session's defaults ([`crate::defaults`]), so a connection opened outside a
+/// session (tests, `unstable`) behaves like a pooled one.
 impl Default for ConnectionConfig {
     fn default() -> Self {
         Self {
             version: None,
             compression: None,
-            connect_timeout: Duration::from_secs(10),
+            connect_timeout: defaults::CONNECT_TIMEOUT,
             authenticator: None,
-            heartbeat_interval: Some(Duration::from_secs(30)),
-            heartbeat_timeout: Duration::from_secs(10),
-            orphan_age: Duration::from_secs(10),
+            heartbeat_interval: Some(defaults::HEARTBEAT_INTERVAL),
+            heartbeat_timeout: defaults::HEARTBEAT_TIMEOUT,
+            orphan_age: defaults::ORPHAN_AGE,
             orphan_check_interval: Duration::from_secs(1),
-            max_orphans: 1024,
+            max_orphans: defaults::MAX_ORPHANS,
             max_streams: MAX_STREAMS,
             max_frame_len: frame::DEFAULT_MAX_BODY_LEN,
             queue_len: 4096,
@@ -89,7 +94,7 @@ impl Default for ConnectionConfig {
 
 /// A request's failure on the connection, with whether its frame reached the socket.
 #[derive(Debug, Clone)]
-pub(crate) struct RequestError {
+pub(in crate::connection) struct RequestError {
     pub(crate) error: ConnectionError,
     /// True when every byte of the request was written: the node may have executed it.
     pub(crate) written: bool,
@@ -97,7 +102,7 @@ pub(crate) struct RequestError {
 
 /// How a submitted request ended, as the connection task reports it.
 #[derive(Debug)]
-pub(crate) enum Answer {
+pub(in crate::connection) enum Answer {
     /// The node's response.
     Frame(Frame),
     /// The connection failed the request.
@@ -107,10 +112,8 @@ pub(crate) enum Answer {
     TimedOut { written: bool },
 }
 
-/// A submitted request's pending answer (see [`Connection::submit`]).
-pub(crate) struct Reply(oneshot::Receiver<Answer>);
-
-pub(crate) struct Command {
+/// A request handed to the connection task.
+pub(in crate::connection) struct Command {
     pub(crate) frame: BytesMut,
     pub(crate) reply: oneshot::Sender<Answer>,
     /// When the caller stops waiting; the task answers `TimedOut` then (one timer per
@@ -179,7 +182,7 @@ pub(crate) struct Connection {
 pub(crate) struct Opened {
     pub(crate) connection: Connection,
     /// Server events (only when an events channel was asked for).
-    pub(crate) events: Option<mpsc::Receiver<Frame>>,
+    pub(crate) events: Option<Events>,
     /// The SUPPORTED options of the node.
     pub(crate) supported: Vec<(String, Vec<String>)>,
 }
@@ -282,8 +285,14 @@ impl Connection {
             done.compression
         };
         let mut heartbeat_frame = BytesMut::new();
-        encode_request(&mut heartbeat_frame, version, None, &Request::Options)
-            .map_err(|_| ConnectionError::InvalidRequestFrame)?;
+        call::encode_request_with(
+            &mut heartbeat_frame,
+            version,
+            None,
+            FrameFlags::empty(),
+            &Request::Options,
+        )
+        .map_err(|_| ConnectionError::InvalidRequestFrame)?;
         let task = task::Task {
             io,
             leftover: done.leftover,
@@ -304,7 +313,7 @@ impl Connection {
                 version,
                 frame_compression,
             },
-            events: events_rx,
+            events: events_rx.map(Events),
             supported: done.supported,
         })
     }
@@ -329,7 +338,7 @@ impl Connection {
         self.shared.bytes_received.load(Ordering::Relaxed)
     }
 
-    /// Requests handed to this connection by `submit` (heartbeats excluded).
+    /// Requests handed to this connection by `call` (heartbeats excluded).
     pub(crate) fn requests_sent(&self) -> u64 {
         self.shared.requests_sent.load(Ordering::Relaxed)
     }
@@ -379,170 +388,19 @@ impl Connection {
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
     }
+}
 
-    /// Encodes `request` into a fresh frame buffer (stream id assigned later).
-    pub(crate) fn encode(
-        &self,
-        request: &Request<'_>,
-        tracing: bool,
-    ) -> Result<BytesMut, EncodeError> {
-        self.encode_sized(request, tracing, 0)
-    }
-
-    /// Encodes `request` into a buffer of at least `capacity` bytes, so that a frame
-    /// whose size the caller can estimate is written without reallocations.
-    pub(crate) fn encode_sized(
-        &self,
-        request: &Request<'_>,
-        tracing: bool,
-        capacity: usize,
-    ) -> Result<BytesMut, EncodeError> {
-        let mut buf = BytesMut::with_capacity(capacity);
-        let mut flags = FrameFlags::empty();
-        if tracing {
-            flags.insert(FrameFlags::TRACING);
+impl ConnectionError {
+    /// The codec's failure as the connection reports it (the error type itself knows
+    /// nothing of the codec).
+    pub(crate) fn from_codec(addr: SocketAddr, e: CodecError) -> Self {
+        match e {
+            CodecError::Decode(source) => Self::Protocol { addr, source },
+            CodecError::Encode(_) => Self::InvalidRequestFrame,
+            CodecError::Io(e) => Self::io(addr, e),
         }
-        encode_request_with(
-            &mut buf,
-            self.version,
-            self.frame_compression,
-            flags,
-            request,
-        )?;
-        Ok(buf)
-    }
-
-    /// Sends an encoded request frame and waits for its response frame. Dropping the
-    /// returned future is safe: the stream id stays reserved until the node answers.
-    pub(crate) async fn send_frame(&self, frame: BytesMut) -> Result<Frame, RequestError> {
-        let rx = self.submit(frame, None)?;
-        match self.reply(rx).await {
-            Answer::Frame(f) => Ok(f),
-            Answer::Failed(e) => Err(e),
-            // Not asked for: no deadline was given.
-            Answer::TimedOut { written } => Err(RequestError {
-                error: self.terminal_error(),
-                written,
-            }),
-        }
-    }
-
-    /// First half of [`send_frame`](Self::send_frame): hands the frame to the
-    /// connection task, which answers `TimedOut` once `deadline` passes. Never waits:
-    /// the task queues what it cannot write yet (up to `queue_len`, then refuses).
-    pub(crate) fn submit(
-        &self,
-        frame: BytesMut,
-        deadline: Option<Instant>,
-    ) -> Result<Reply, RequestError> {
-        let (reply, rx) = oneshot::channel();
-        let cmd = Command {
-            frame,
-            reply,
-            deadline,
-        };
-        if self.tx.send(cmd).is_err() {
-            return Err(RequestError {
-                error: self.terminal_error(),
-                written: false,
-            });
-        }
-        self.shared.requests_sent.fetch_add(1, Ordering::Relaxed);
-        Ok(Reply(rx))
-    }
-
-    /// Second half of [`send_frame`](Self::send_frame): waits for the response.
-    /// Dropping this future orphans the stream id (never reused before the answer).
-    pub(crate) async fn reply(&self, rx: Reply) -> Answer {
-        match rx.0.await {
-            Ok(answer) => answer,
-            // The task always answers before dropping a sender; this is a task panic.
-            Err(_) => Answer::Failed(RequestError {
-                error: self.terminal_error(),
-                written: true,
-            }),
-        }
-    }
-
-    /// Encodes and sends a request.
-    pub(crate) async fn send(&self, request: &Request<'_>) -> Result<Frame, RequestError> {
-        let frame = self.encode(request, false).map_err(|_| RequestError {
-            error: ConnectionError::InvalidRequestFrame,
-            written: false,
-        })?;
-        self.send_frame(frame).await
-    }
-
-    /// Encodes and sends a request that must be answered by `deadline`: the connection
-    /// task answers `TimedOut` then, so the caller needs no timer of its own.
-    pub(crate) async fn request_by(&self, request: &Request<'_>, deadline: Instant) -> Answer {
-        let frame = match self.encode(request, false) {
-            Ok(frame) => frame,
-            Err(_) => {
-                return Answer::Failed(RequestError {
-                    error: ConnectionError::InvalidRequestFrame,
-                    written: false,
-                })
-            }
-        };
-        match self.submit(frame, Some(deadline)) {
-            Ok(reply) => self.reply(reply).await,
-            Err(e) => Answer::Failed(e),
-        }
-    }
-
-    fn terminal_error(&self) -> ConnectionError {
-        self.shared
-            .broken
-            .get()
-            .cloned()
-            .unwrap_or(ConnectionError::Closed)
     }
 }
 
-/// Parses a response frame: envelope (tracing id, warnings, custom payload), then the
-/// message. Trailing bytes after a known message are tolerated, as spec v5 section 4.2
-/// asks of clients (newer servers may extend bodies).
-pub(crate) fn parse_response(frame: &Frame) -> Result<(ResponseEnvelope, Response), DecodeError> {
-    let mut cur: &[u8] = &frame.body;
-    let envelope = ResponseEnvelope::decode(frame.header.flags.bits(), &mut cur)?;
-    let rest = frame.body.slice(frame.body.len() - cur.len()..);
-    let (response, _ignored) =
-        Response::decode_lenient(frame.header.opcode, frame.header.version, &rest)?;
-    Ok((envelope, response))
-}
-
-/// Writes one request frame (stream id 0; the task patches it).
-pub(crate) fn encode_request(
-    out: &mut BytesMut,
-    version: ProtocolVersion,
-    compression: Option<Compression>,
-    request: &Request<'_>,
-) -> Result<(), EncodeError> {
-    encode_request_with(out, version, compression, FrameFlags::empty(), request)
-}
-
-/// Writes one request frame with extra `flags` (tracing, custom payload).
-pub(crate) fn encode_request_with(
-    out: &mut BytesMut,
-    version: ProtocolVersion,
-    compression: Option<Compression>,
-    mut flags: FrameFlags,
-    request: &Request<'_>,
-) -> Result<(), EncodeError> {
-    if compression.is_some() {
-        flags.insert(FrameFlags::COMPRESSION);
-    }
-    frame::encode_frame(
-        out,
-        version,
-        Direction::Request,
-        flags,
-        0,
-        request.opcode(),
-        compression,
-        |body| request.encode_body(version, body),
-    )
-}
 #[cfg(test)]
 mod tests;

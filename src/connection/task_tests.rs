@@ -86,7 +86,8 @@ async fn connected_with(config: ConnectionConfig) -> (Connection, Peer) {
 }
 
 fn options_frame(conn: &Connection) -> BytesMut {
-    conn.encode(&Request::Options, false).unwrap()
+    conn.encode(&Request::Options, &super::CallOptions::default())
+        .unwrap()
 }
 
 #[tokio::test]
@@ -166,7 +167,7 @@ async fn a_written_request_past_its_deadline_times_out_and_its_id_waits_for_the_
     let reply = conn.submit(options_frame(&conn), within(100)).unwrap();
     let req = peer.next_request().await;
     // The node is silent: the task answers at the deadline, saying it was written.
-    match conn.reply(reply).await {
+    match conn.answer(reply).await {
         Answer::TimedOut { written } => assert!(written),
         other => panic!("expected a timeout, got {other:?}"),
     }
@@ -199,7 +200,7 @@ async fn a_queued_request_past_its_deadline_is_never_written_and_a_full_queue_re
     // The second waits in the task's queue, the third finds the queue full.
     let queued = conn.submit(options_frame(&conn), within(100)).unwrap();
     let refused = conn.submit(options_frame(&conn), within(10_000)).unwrap();
-    match conn.reply(refused).await {
+    match conn.answer(refused).await {
         Answer::Failed(e) => {
             assert!(!e.written);
             assert!(matches!(
@@ -209,18 +210,18 @@ async fn a_queued_request_past_its_deadline_is_never_written_and_a_full_queue_re
         }
         other => panic!("expected a refusal, got {other:?}"),
     }
-    match conn.reply(queued).await {
+    match conn.answer(queued).await {
         Answer::TimedOut { written } => assert!(!written, "it never left the queue"),
         other => panic!("expected a timeout, got {other:?}"),
     }
     // A deadline already past is answered at once, and nothing is written either.
     let late = conn.submit(options_frame(&conn), within(0)).unwrap();
     assert!(matches!(
-        conn.reply(late).await,
+        conn.answer(late).await,
         Answer::TimedOut { written: false }
     ));
     peer.answer(first_req.header.stream, &Response::Ready).await;
-    assert!(matches!(conn.reply(first).await, Answer::Frame(_)));
+    assert!(matches!(conn.answer(first).await, Answer::Frame(_)));
     // Nothing else ever reached the node.
     assert!(peer.dec.decode(&mut peer.buf).unwrap().is_none());
     assert_eq!(conn.in_flight(), 0);

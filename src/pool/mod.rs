@@ -22,6 +22,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::connection::{Connection, ConnectionConfig, MAX_STREAMS};
+use crate::defaults;
 use crate::metrics::{HostMetrics, PoolGaugeValues, PoolGauges, SessionMetrics};
 
 /// Pool settings shared by every host.
@@ -40,9 +41,9 @@ impl Default for PoolConfig {
     fn default() -> Self {
         Self {
             connection: ConnectionConfig::default(),
-            connections_per_host: 1,
-            reconnect_base: Duration::from_millis(100),
-            reconnect_max: Duration::from_secs(10),
+            connections_per_host: defaults::CONNECTIONS_PER_HOST,
+            reconnect_base: defaults::RECONNECT_BASE,
+            reconnect_max: defaults::RECONNECT_MAX,
             metrics: None,
         }
     }

@@ -3,6 +3,7 @@
 //! response body and CQL type encoding. It never performs I/O and must not depend on
 //! any async runtime (a unit test enforces this).
 
+mod consistency;
 pub mod error;
 pub mod frame;
 pub mod request;
@@ -14,6 +15,7 @@ pub mod wire;
 #[cfg(test)]
 mod fixture_tests;
 
+pub use consistency::Consistency;
 pub use error::{DecodeError, EncodeError};
 
 /// A native protocol version this crate speaks.
@@ -136,7 +138,8 @@ impl Opcode {
 
 #[cfg(test)]
 mod sans_io_test {
-    /// The protocol layer must stay free of any async runtime (DESIGN.md, principle 1).
+    /// The protocol layer must stay free of any async runtime (DESIGN.md, principle 1)
+    /// and of the rest of the crate (it is the bottom layer).
     #[test]
     fn protocol_module_stays_sans_io() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/protocol");
@@ -157,6 +160,16 @@ mod sans_io_test {
                     assert!(
                         bad.is_empty(),
                         "{} names the async runtime: {bad:?}",
+                        path.display()
+                    );
+                    // Nothing from the crate outside the protocol folder either.
+                    let outside = text
+                        .lines()
+                        .filter(|l| l.contains("crate::") && !l.contains("crate::protocol"))
+                        .collect::<Vec<_>>();
+                    assert!(
+                        outside.is_empty(),
+                        "{} imports from outside the protocol: {outside:?}",
                         path.display()
                     );
                     checked += 1;

@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::{DecodeError, EncodeError};
-use crate::consistency::Consistency;
+use crate::protocol::Consistency;
 
 /// Result of a wire read.
 pub type Result<T> = std::result::Result<T, DecodeError>;

@@ -5,11 +5,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{defaults, Session, SessionConfig};
+use super::{Session, SessionConfig};
 use crate::cluster::{
     AddressTranslator, ClusterConfig, DefaultPolicy, IdentityTranslator, LoadBalancingPolicy,
 };
 use crate::connection::{Authenticator, ConnectionConfig, PlainTextAuthenticator};
+use crate::defaults;
 use crate::error::{Error, SetupError};
 use crate::metrics::SessionMetrics;
 use crate::pool::PoolConfig;
@@ -269,9 +270,6 @@ impl SessionBuilder {
             connect_timeout: self.connect_timeout,
             authenticator: self.authenticator.clone(),
             heartbeat_interval: self.heartbeat_interval,
-            heartbeat_timeout: defaults::HEARTBEAT_TIMEOUT,
-            orphan_age: defaults::ORPHAN_AGE,
-            max_orphans: defaults::MAX_ORPHANS,
             keyspace: self.keyspace.clone(),
             ..ConnectionConfig::default()
         };
@@ -280,8 +278,7 @@ impl SessionBuilder {
             metrics: Some(metrics.clone()),
             connection,
             connections_per_host: self.connections_per_host,
-            reconnect_base: defaults::RECONNECT_BASE,
-            reconnect_max: defaults::RECONNECT_MAX,
+            ..PoolConfig::default()
         };
         let load_balancing = match self.load_balancing {
             Some(p) => p,

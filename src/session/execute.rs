@@ -3,30 +3,27 @@
 //! done, all under one deadline, recording every attempt for `NoHostAvailable`.
 //! Timeouts live here and nowhere else.
 
-use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use super::job::{Job, Payload};
 use super::SessionInner;
-use crate::cluster::{routing_token, QueryPlan, RoutingInfo};
-use crate::connection::{parse_response, Answer, Connection};
+use crate::cluster::QueryPlan;
+use crate::connection::{CallError, CallOptions, Connection, Reply};
 use crate::error::{
-    Attempt, AttemptError, Error, NoHostAvailable, RequestTimeout, ServerError, ServerErrorKind,
+    Attempt, AttemptError, ConnectionError, Error, NoHostAvailable, RequestTimeout, ServerError,
+    ServerErrorKind,
 };
-use crate::protocol::request::{
-    Batch as BatchRequest, BatchStatement, BatchStatementKind, BatchType, CommonOptions, Execute,
-    Prepare, Query, QueryParameters, Request, SerializedValues, Values,
-};
+use crate::protocol::request::{Prepare, Request};
 use crate::protocol::response::{Response, ResponseEnvelope, ResultBody};
 use crate::session::limiter::{Permit, Refused};
 use crate::session::observe::{AttemptOutcome, Recorder};
 use crate::session::retry::{RetryCause, RetryDecision, RetryRequest};
-use crate::statement::{BatchEntry, BatchKind, PreparedStatement, ResultMetadata};
+use crate::statement::{BatchEntry, PreparedStatement, ResultMetadata};
 use crate::Consistency;
 
 /// Retries of one request, whatever the policy says (guards against a policy loop).
@@ -38,42 +35,6 @@ const PLAN_RERUN_BACKOFF: Duration = Duration::from_millis(20);
 /// The longest pause between two runs of a plan.
 const PLAN_RERUN_BACKOFF_MAX: Duration = Duration::from_millis(500);
 
-/// What to send.
-pub(crate) enum Payload<'a> {
-    Query {
-        text: &'a str,
-        values: SerializedValues,
-    },
-    Execute {
-        prepared: &'a PreparedStatement,
-        values: SerializedValues,
-    },
-    Batch {
-        kind: BatchKind,
-        entries: &'a [BatchEntry],
-        values: Vec<SerializedValues>,
-    },
-    Prepare {
-        text: &'a str,
-    },
-}
-
-/// One request with every option resolved.
-pub(crate) struct Job<'a> {
-    pub(crate) payload: Payload<'a>,
-    pub(crate) consistency: Consistency,
-    pub(crate) serial_consistency: Option<Consistency>,
-    pub(crate) timestamp: Option<i64>,
-    pub(crate) page_size: Option<i32>,
-    pub(crate) paging_state: Option<Bytes>,
-    pub(crate) idempotent: bool,
-    pub(crate) tracing: bool,
-    pub(crate) deadline: Instant,
-    pub(crate) started: Instant,
-    /// Keyspace used for token-aware routing.
-    pub(crate) keyspace: Option<&'a str>,
-}
-
 /// A successful answer.
 pub(crate) struct Outcome {
     pub(crate) envelope: ResponseEnvelope,
@@ -81,146 +42,6 @@ pub(crate) struct Outcome {
     pub(crate) host: SocketAddr,
     /// Result metadata used to read skipped-metadata rows (EXECUTE).
     pub(crate) metadata: Option<Arc<ResultMetadata>>,
-}
-
-impl Job<'_> {
-    /// A close upper estimate of the request frame's size (header, body, options).
-    fn frame_size_hint(&self) -> usize {
-        const OVERHEAD: usize = 64;
-        OVERHEAD
-            + self.paging_state.as_ref().map_or(0, |p| p.len())
-            + match &self.payload {
-                Payload::Query { text, values } => text.len() + values.encoded_len(),
-                Payload::Execute { prepared, values } => {
-                    prepared.shared.id.len() + values.encoded_len() + 16
-                }
-                Payload::Batch {
-                    entries, values, ..
-                } => entries
-                    .iter()
-                    .zip(values)
-                    .map(|(e, v)| {
-                        let stmt = match e {
-                            BatchEntry::Simple(s) => 4 + s.text.len(),
-                            BatchEntry::Prepared(p) => 2 + p.shared.id.len(),
-                        };
-                        1 + stmt + v.encoded_len()
-                    })
-                    .sum(),
-                Payload::Prepare { text } => text.len(),
-            }
-    }
-
-    fn is_lwt(&self) -> bool {
-        match &self.payload {
-            Payload::Execute { prepared, .. } => prepared.shared.is_lwt,
-            _ => false,
-        }
-    }
-
-    fn routing(&self) -> RoutingInfo<'_> {
-        let mut r = RoutingInfo::new()
-            .with_consistency(self.consistency)
-            .with_lwt(self.is_lwt());
-        let ks = match &self.payload {
-            Payload::Execute { prepared, .. } => prepared.shared.keyspace.as_deref(),
-            _ => None,
-        }
-        .or(self.keyspace);
-        if let Some(ks) = ks {
-            r = r.with_keyspace(ks);
-        }
-        if let Payload::Execute { prepared, values } = &self.payload {
-            let pk = &prepared.shared.pk_indexes;
-            if let Some(t) = routing_token(pk, |i| match values.iter().nth(i)? {
-                crate::protocol::wire::RawValue::Bytes(b) => Some(b),
-                _ => None,
-            }) {
-                r = r.with_token(t);
-            }
-        }
-        r
-    }
-
-    fn params<'p>(
-        &'p self,
-        values: &'p SerializedValues,
-        consistency: Consistency,
-        skip_metadata: bool,
-    ) -> QueryParameters<'p> {
-        QueryParameters {
-            consistency,
-            values: (!values.is_empty()).then(|| Values::Positional(Cow::Borrowed(values))),
-            skip_metadata,
-            page_size: self.page_size,
-            paging_state: self.paging_state.as_deref().map(Cow::Borrowed),
-            options: CommonOptions {
-                serial_consistency: self.serial_consistency,
-                timestamp: self.timestamp,
-                keyspace: None,
-                now_in_seconds: None,
-            },
-        }
-    }
-
-    /// The request for one attempt (it borrows the job: nothing is copied).
-    fn request<'p>(
-        &'p self,
-        consistency: Consistency,
-        meta: &'p Option<Arc<ResultMetadata>>,
-        full_metadata: bool,
-    ) -> Request<'p> {
-        match &self.payload {
-            Payload::Query { text, values } => {
-                Request::Query(Query::new(*text, self.params(values, consistency, false)))
-            }
-            Payload::Execute { prepared, values } => {
-                let meta_id = meta.as_ref().and_then(|m| m.id.as_deref());
-                // Skip metadata only when we hold it: the server then sends rows alone.
-                let skip = !full_metadata && meta.as_ref().is_some_and(|m| !m.columns.is_empty());
-                Request::Execute(Execute::new(
-                    Cow::Borrowed(&prepared.shared.id[..]),
-                    meta_id.map(Cow::Borrowed),
-                    self.params(values, consistency, skip),
-                ))
-            }
-            Payload::Batch {
-                kind,
-                entries,
-                values,
-            } => {
-                let batch_type = match kind {
-                    BatchKind::Logged => BatchType::Logged,
-                    BatchKind::Unlogged => BatchType::Unlogged,
-                    BatchKind::Counter => BatchType::Counter,
-                };
-                let mut b = BatchRequest::new(batch_type, consistency);
-                b.options = CommonOptions {
-                    serial_consistency: self.serial_consistency,
-                    timestamp: self.timestamp,
-                    keyspace: None,
-                    now_in_seconds: None,
-                };
-                b.statements = entries
-                    .iter()
-                    .zip(values)
-                    .map(|(e, v)| BatchStatement {
-                        kind: match e {
-                            BatchEntry::Simple(s) => {
-                                BatchStatementKind::Query(Cow::Borrowed(&s.text))
-                            }
-                            BatchEntry::Prepared(p) => {
-                                BatchStatementKind::Prepared(Cow::Borrowed(&p.shared.id[..]))
-                            }
-                        },
-                        values: Cow::Borrowed(v),
-                    })
-                    .collect();
-                Request::Batch(b)
-            }
-            Payload::Prepare { text } => Request::Prepare(Prepare::new(*text)),
-        }
-    }
 }
 
 enum Step {
@@ -407,12 +228,6 @@ impl SessionInner {
             Some(t) => job.deadline.min(t0 + t),
             None => job.deadline,
         };
-        let timed_out = |written| {
-            Ok(Step::Failed {
-                error: AttemptError::Timeout(attempt_deadline.saturating_duration_since(t0)),
-                written,
-            })
-        };
         let mut reprepared = false;
         let mut full_metadata = false;
         loop {
@@ -421,38 +236,32 @@ impl SessionInner {
                 _ => None,
             };
             let request = job.request(consistency, &meta, full_metadata);
-            let frame = conn
-                .encode_sized(&request, job.tracing, job.frame_size_hint())
-                .map_err(|e| Error::InvalidRequest(e.to_string()))?;
-            drop(request);
             // The connection task enforces the deadline (no timer per request): it
             // answers `TimedOut`, saying whether the frame reached the socket, and
             // keeps a written request's stream id until the node answers.
-            let answer = match conn.submit(frame, Some(attempt_deadline)) {
-                Ok(reply) => conn.reply(reply).await,
-                Err(e) => Answer::Failed(e),
+            let options = CallOptions {
+                deadline: Some(attempt_deadline),
+                tracing: job.tracing,
+                size_hint: job.frame_size_hint(),
             };
-            let frame = match answer {
-                Answer::Frame(frame) => frame,
-                Answer::TimedOut { written } => return timed_out(written),
-                Answer::Failed(e) => {
-                    return Ok(Step::Failed {
-                        error: AttemptError::Connection(e.error),
-                        written: e.written,
-                    })
-                }
-            };
-            tracing::Span::current().record("stream", frame.header.stream);
-            let host = conn.addr();
-            let (envelope, response) = match parse_response(&frame) {
-                Ok(r) => r,
+            let Reply {
+                envelope,
+                response,
+                stream,
+            } = match conn.call(&request, options).await {
+                Ok(reply) => reply,
+                Err(CallError::Encode(e)) => return Err(Error::InvalidRequest(e.to_string())),
                 Err(e) => {
+                    let written = e.written();
                     return Ok(Step::Failed {
-                        error: AttemptError::Protocol(e),
-                        written: true,
-                    })
+                        error: attempt_error(e, attempt_deadline.saturating_duration_since(t0)),
+                        written,
+                    });
                 }
             };
+            drop(request);
+            tracing::Span::current().record("stream", stream);
+            let host = conn.addr();
             for w in &envelope.warnings {
                 tracing::warn!(host = %host, warning = %w, "server warning");
             }
@@ -552,19 +361,9 @@ impl SessionInner {
         let host = conn.addr();
         let t0 = Instant::now();
         let req = Request::Prepare(Prepare::new(&*prepared.shared.text));
-        let frame = match conn.request_by(&req, deadline).await {
-            Answer::Frame(f) => f,
-            Answer::Failed(e) => {
-                return Err(RepreparedFailed::Attempt(AttemptError::Connection(e.error)))
-            }
-            Answer::TimedOut { .. } => {
-                return Err(RepreparedFailed::Attempt(AttemptError::Timeout(
-                    deadline.saturating_duration_since(t0),
-                )))
-            }
-        };
-        match parse_response(&frame) {
-            Ok((_, Response::Result(ResultBody::Prepared(p)))) => {
+        let reply = conn.call(&req, CallOptions::by(deadline)).await;
+        match reply.map(|r| r.response) {
+            Ok(Response::Result(ResultBody::Prepared(p))) => {
                 if p.id != prepared.shared.id {
                     // The id is a digest of the text and keyspace: a different one
                     // means we would execute something else than the caller prepared.
@@ -579,14 +378,20 @@ impl SessionInner {
                 )));
                 Ok(())
             }
-            Ok((_, Response::Error(e))) => Err(RepreparedFailed::Final(Error::Server(Box::new(
+            Ok(Response::Error(e)) => Err(RepreparedFailed::Final(Error::Server(Box::new(
                 ServerError::from_body(host, e),
             )))),
-            Ok((_, other)) => Err(RepreparedFailed::Final(Error::Protocol {
+            Ok(other) => Err(RepreparedFailed::Final(Error::Protocol {
                 host,
                 reason: format!("unexpected {:?} answer to PREPARE", other.opcode()),
             })),
-            Err(e) => Err(RepreparedFailed::Attempt(AttemptError::Protocol(e))),
+            Err(CallError::Encode(e)) => Err(RepreparedFailed::Final(Error::InvalidRequest(
+                e.to_string(),
+            ))),
+            Err(e) => Err(RepreparedFailed::Attempt(attempt_error(
+                e,
+                deadline.saturating_duration_since(t0),
+            ))),
         }
     }
 
@@ -698,6 +503,17 @@ enum RepreparedFailed {
     Final(Error),
     /// The attempt failed; the policy may move on.
     Attempt(AttemptError),
+}
+
+/// A failed call as one attempt's error (`waited`: how long a timed-out call waited).
+/// An encoding failure is not an attempt error: callers make it final first.
+fn attempt_error(e: CallError, waited: Duration) -> AttemptError {
+    match e {
+        CallError::TimedOut { .. } => AttemptError::Timeout(waited),
+        CallError::Connection { error, .. } => AttemptError::Connection(error),
+        CallError::Decode(e) => AttemptError::Protocol(e),
+        CallError::Encode(_) => AttemptError::Connection(ConnectionError::InvalidRequestFrame),
+    }
 }
 
 fn timeout(job: &Job<'_>, attempts: &[Attempt]) -> Error {

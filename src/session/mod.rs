@@ -4,9 +4,9 @@
 //! execution core in `execute.rs`; the builder lives in `builder.rs`.
 
 mod builder;
-pub mod defaults;
 pub(crate) mod execute;
 mod hosts;
+mod job;
 mod limiter;
 mod metrics;
 pub(crate) mod observe;
@@ -21,7 +21,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arc_swap::{ArcSwap, ArcSwapOption};
-use bytes::BytesMut;
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
@@ -38,11 +37,12 @@ pub use query_trace::{QueryTrace, TraceEvent};
 pub use result::{PagingState, QueryResult};
 
 use crate::cluster::{Cluster, LoadBalancingPolicy};
-use crate::connection::Answer;
+use crate::connection::CallOptions;
+use crate::defaults;
 use crate::error::{Error, ServerError};
 use crate::protocol::request::SerializedValues;
-use crate::protocol::response::ResultBody;
-use crate::session::execute::{Job, Payload};
+use crate::protocol::response::{Response, ResultBody};
+use crate::session::job::{Job, Payload};
 use crate::session::retry::RetryPolicy;
 use crate::statement::{
     Batch, BatchEntry, PreparedShared, PreparedStatement, ResultMetadata, Statement,
@@ -348,13 +348,13 @@ impl Session {
         }
         // Every child's values go into one allocation, split into per-child buffers.
         let mut serialized = Vec::with_capacity(values.len());
-        let mut spare = BytesMut::with_capacity(values.len() * 64);
+        let mut spare = SerializedValues::with_capacity(values.len() * 64);
         for (entry, v) in batch.entries.iter().zip(values) {
             let markers = match entry {
                 BatchEntry::Prepared(p) => Some(&p.shared.bind_markers[..]),
                 BatchEntry::Simple(_) => None,
             };
-            let mut child = SerializedValues::with_buffer(spare);
+            let mut child = spare;
             serialize_into(v, markers, &mut child)?;
             spare = child.split_spare();
             serialized.push(child);
@@ -388,17 +388,17 @@ impl Session {
                 let req = crate::protocol::request::Request::Query(q);
                 // Bounded like any request: a frozen node must not hang the switch.
                 let deadline = Instant::now() + self.inner.config.request_timeout;
-                match conn.request_by(&req, deadline).await {
-                    Answer::Frame(_) => {}
-                    Answer::Failed(e) => {
-                        tracing::warn!(host = %conn.addr(), error = %e.error, "USE on connection failed; closing it");
-                        conn.close();
-                    }
-                    Answer::TimedOut { .. } => {
-                        tracing::warn!(host = %conn.addr(), "USE on connection timed out; closing it");
-                        conn.close();
-                    }
-                }
+                let failed = match conn.call(&req, CallOptions::by(deadline)).await {
+                    Ok(reply) => match reply.response {
+                        Response::Result(_) => continue,
+                        other => format!("answered {:?}", other.opcode()),
+                    },
+                    Err(e) => e.to_string(),
+                };
+                // A connection left on another keyspace would run later statements
+                // in the wrong place: it goes, and the pool opens a new one (on it).
+                tracing::warn!(host = %conn.addr(), error = %failed, "USE on connection failed; closing it");
+                conn.close();
             }
         }
         Ok(())

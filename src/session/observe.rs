@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use tracing::field::Empty;
 use tracing::Span;
 
-use super::execute::{Job, Payload};
+use super::job::{Job, Payload};
 use super::SessionInner;
 use crate::error::{AttemptError, Error};
 use crate::metrics::{HostMetrics, RequestOutcome, RetryReason, SessionMetrics};

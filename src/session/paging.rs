@@ -13,8 +13,9 @@ use tokio::time::Instant;
 use stream::{Fetcher, PageFuture, PageRequest, Plan};
 pub use stream::{PageStream, RowStream};
 
-use super::execute::Payload;
-use super::{defaults, serialize, PagingState, QueryResult, Session};
+use super::job::Payload;
+use super::{serialize, PagingState, QueryResult, Session};
+use crate::defaults;
 use crate::error::Error;
 use crate::protocol::request::SerializedValues;
 use crate::statement::{PreparedStatement, Statement, StatementOptions};

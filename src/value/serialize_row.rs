@@ -5,7 +5,7 @@
 use bytes::BytesMut;
 
 use super::{write_value, SerializationError, SerializationErrorKind, SerializeValue};
-use crate::row::ColumnSpec;
+use crate::protocol::response::ColumnSpec;
 use crate::ColumnType;
 
 /// The values bound to one statement.

@@ -238,16 +238,15 @@ async fn ten_thousand_concurrent_v5_lz4() {
 /// Waits (bounded) for the SCHEMA_CHANGE event `want`, skipping other events (other
 /// tests change the shared cluster's schema too).
 async fn expect_schema_event(
-    events: &mut tokio::sync::mpsc::Receiver<ringbolt::protocol::frame::Frame>,
+    events: &mut ringbolt::unstable::RawEvents,
     change: SchemaChangeType,
     want: &SchemaChangeTarget,
 ) {
     let wait = async {
         loop {
-            let frame = events.recv().await.expect("events channel closed");
-            let (_, response) = ringbolt::unstable::parse_response(&frame).unwrap();
-            let Response::Event(Event::SchemaChange(c)) = response else {
-                panic!("not a schema change: {response:?}");
+            let event = events.recv().await.expect("events channel closed").unwrap();
+            let Event::SchemaChange(c) = event else {
+                panic!("not a schema change: {event:?}");
             };
             if c.change_type == change && &c.target == want {
                 return;

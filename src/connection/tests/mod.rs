@@ -16,8 +16,9 @@ use tokio::time::Instant;
 
 use super::*;
 use crate::fake_node::{supported, Action, FakeConfig, FakeConnection, FakeNode};
+use crate::protocol::frame::Direction;
 use crate::protocol::request::{Query, QueryParameters};
-use crate::protocol::response::{Event, ResultBody, StatusChangeType};
+use crate::protocol::response::{Event, Response, ResultBody, StatusChangeType};
 use crate::protocol::Opcode;
 
 fn addr() -> SocketAddr {
@@ -41,16 +42,27 @@ fn echo(request: &Request<'static>, _stream: i16) -> Action {
     }
 }
 
-/// The text a response frame carries back (see [`echo`]).
-fn text_of(frame: &Frame) -> String {
-    match parse_response(frame).unwrap().1 {
+/// The text a response carries back (see [`echo`]).
+fn text_of(response: Response) -> String {
+    match response {
         Response::Result(ResultBody::SetKeyspace(k)) => k,
         other => panic!("unexpected response {other:?}"),
     }
 }
 
+/// Sends `text` through the typed call (no deadline); a connection failure comes back
+/// with its `written` flag.
 async fn ask(conn: &Connection, text: &str) -> Result<String, RequestError> {
-    conn.send(&query(text)).await.map(|f| text_of(&f))
+    match conn.call(&query(text), CallOptions::default()).await {
+        Ok(reply) => Ok(text_of(reply.response)),
+        Err(CallError::Connection { error, written }) => Err(RequestError { error, written }),
+        Err(other) => panic!("unexpected call error {other}"),
+    }
+}
+
+/// The encoded length of `request` (what the task will write for it).
+fn frame_len(conn: &Connection, request: &Request<'_>) -> usize {
+    conn.encode(request, &CallOptions::default()).unwrap().len()
 }
 
 fn spawn_ask(conn: &Connection, text: &str) -> JoinHandle<Result<String, RequestError>> {
@@ -122,7 +134,7 @@ impl AsyncWrite for Probe {
 
 struct Setup {
     conn: Connection,
-    events: Option<mpsc::Receiver<Frame>>,
+    events: Option<Events>,
     fake: FakeConnection,
     writes: Arc<AtomicUsize>,
     budget: Arc<AtomicUsize>,

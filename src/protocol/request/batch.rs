@@ -8,8 +8,8 @@ use bytes::BytesMut;
 
 use super::params::{check_known, flags, read_flags, write_flags, CommonOptions};
 use super::values::SerializedValues;
-use crate::consistency::Consistency;
 use crate::protocol::wire;
+use crate::protocol::Consistency;
 use crate::protocol::{DecodeError, EncodeError, ProtocolVersion};
 
 /// The kind of batch (the `<type>` byte).

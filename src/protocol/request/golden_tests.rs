@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use bytes::BytesMut;
 
 use super::*;
-use crate::consistency::Consistency;
+use crate::protocol::Consistency;
 use ProtocolVersion::{V3, V4, V5};
 
 fn fixture(name: &str) -> Vec<u8> {

@@ -7,8 +7,8 @@ use std::borrow::Cow;
 use bytes::BytesMut;
 
 use super::values::{NamedValues, SerializedValues};
-use crate::consistency::Consistency;
 use crate::protocol::wire;
+use crate::protocol::Consistency;
 use crate::protocol::{DecodeError, EncodeError, ProtocolVersion};
 
 /// Flag masks of `<query_parameters>` and BATCH (spec v5 section 4.1.4 and 4.1.7).

@@ -7,8 +7,8 @@ use std::borrow::Cow;
 use bytes::BytesMut;
 
 use super::*;
-use crate::consistency::Consistency;
 use crate::protocol::wire::RawValue;
+use crate::protocol::Consistency;
 use ProtocolVersion::{V3, V4, V5};
 
 const VERSIONS: [ProtocolVersion; 3] = [V3, V4, V5];

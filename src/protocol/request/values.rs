@@ -102,17 +102,13 @@ impl SerializedValues {
         Self::default()
     }
 
-    /// An empty container writing into `buf` (cleared first); with
-    /// [`SerializedValues::split_spare`] several containers can share one allocation.
-    pub fn with_buffer(mut buf: BytesMut) -> Self {
-        buf.clear();
-        Self { count: 0, buf }
-    }
-
-    /// Takes the unused capacity after the values as a new buffer sharing the same
-    /// allocation (for the next container).
-    pub fn split_spare(&mut self) -> BytesMut {
-        self.buf.split_off(self.buf.len())
+    /// Takes the unused capacity after the values as a new, empty container sharing
+    /// the same allocation (so several containers can fill one buffer in turn).
+    pub fn split_spare(&mut self) -> Self {
+        Self {
+            count: 0,
+            buf: self.buf.split_off(self.buf.len()),
+        }
     }
 
     /// An empty container with room for `bytes` bytes of encoded values.

@@ -6,8 +6,8 @@ use std::net::IpAddr;
 
 use bytes::{Bytes, BytesMut};
 
-use crate::consistency::Consistency;
 use crate::protocol::wire::{self, check_count};
+use crate::protocol::Consistency;
 use crate::protocol::{DecodeError, EncodeError, ProtocolVersion};
 
 /// An ERROR response.

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use bytes::{Bytes, BytesMut};
 
 use super::*;
-use crate::consistency::Consistency;
 use crate::protocol::types::ColumnType;
+use crate::protocol::Consistency;
 use ProtocolVersion::{V3, V4, V5};
 
 struct Fixture {

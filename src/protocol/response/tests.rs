@@ -6,8 +6,8 @@ use std::net::IpAddr;
 use bytes::{Bytes, BytesMut};
 
 use super::*;
-use crate::consistency::Consistency;
 use crate::protocol::types::ColumnType;
+use crate::protocol::Consistency;
 use ProtocolVersion::{V3, V4, V5};
 
 const VERSIONS: [ProtocolVersion; 3] = [V3, V4, V5];

@@ -1,4 +1,5 @@
-//! Consistency levels (spec section 3, [consistency]); a leaf type every layer may use.
+//! Consistency levels (spec section 3, \[consistency\]): the wire enum, owned by the
+//! protocol and re-exported at the crate root for users and every layer above.
 
 use std::fmt;
 

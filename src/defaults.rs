@@ -1,5 +1,6 @@
 //! Every default of the driver in one place. Each value is what a session uses when
-//! the builder (or a statement, or a stream config) does not say otherwise.
+//! the builder (or a statement, or a stream config) does not say otherwise. A leaf:
+//! every layer (connection, pool, cluster, session) reads its defaults here.
 
 use std::time::Duration;
 
