@@ -106,24 +106,24 @@ fn attempts_that_may_have_run(e: &Error) -> Option<Vec<bool>> {
     }
 }
 
-async fn write_load_through(fault_name: &str, fault: impl FnOnce() -> faults::Fault) {
-    let _x = harness::exclusive().await;
-    // Schema first, on a session without the short attempt timeout (DDL is slow and
-    // not idempotent).
+/// The schema and timing every fault-under-load test starts from: a plain session (no
+/// attempt timeout: DDL is slow and not idempotent) with every pool up, a fresh RF 3
+/// keyspace with table `t (k int PRIMARY KEY, v int)`, and the attempt timeout measured
+/// from `n` healthy idempotent inserts into it by `tasks` tasks (negative keys).
+async fn fault_test_setup(
+    name: &str,
+    prefix: &str,
+    n: usize,
+    tasks: usize,
+) -> (Session, String, Duration) {
     let plain = Session::builder()
         .contact_points(harness::contact_points())
         .local_dc("datacenter1")
         .build()
         .await
         .unwrap();
-    let ks = harness::keyspace(&plain, "faults", 3).await;
-    plain
-        .query(
-            format!("CREATE TABLE {ks}.c (k int PRIMARY KEY, n counter)"),
-            (),
-        )
-        .await
-        .unwrap();
+    all_pools_up(&plain).await;
+    let ks = harness::keyspace(&plain, prefix, 3).await;
     plain
         .query(
             format!("CREATE TABLE {ks}.t (k int PRIMARY KEY, v int)"),
@@ -131,10 +131,6 @@ async fn write_load_through(fault_name: &str, fault: impl FnOnce() -> faults::Fa
         )
         .await
         .unwrap();
-    // Healthy latency of this very workload, measured on the plain session (no attempt
-    // timeout), sets the attempt timeout; the request deadline leaves room for several
-    // runs of the 3-host plan, so an idempotent write has time to find a live replica.
-    all_pools_up(&plain).await;
     let probe = plain
         .prepare(format!("INSERT INTO {ks}.t (k, v) VALUES (?, ?)"))
         .await
@@ -142,7 +138,7 @@ async fn write_load_through(fault_name: &str, fault: impl FnOnce() -> faults::Fa
         .with_idempotent(true);
     let attempt_timeout = {
         let (plain, probe) = (plain.clone(), probe.clone());
-        attempt_timeout_from_healthy_latency(fault_name, 300, TASKS, move |i| {
+        attempt_timeout_from_healthy_latency(name, n, tasks, move |i| {
             let (plain, probe) = (plain.clone(), probe.clone());
             async move {
                 let k = -1 - i as i32;
@@ -151,6 +147,22 @@ async fn write_load_through(fault_name: &str, fault: impl FnOnce() -> faults::Fa
         })
         .await
     };
+    (plain, ks, attempt_timeout)
+}
+
+async fn write_load_through(fault_name: &str, fault: impl FnOnce() -> faults::Fault) {
+    let _x = harness::exclusive().await;
+    // Healthy latency of this very workload sets the attempt timeout; the request
+    // deadline leaves room for several runs of the 3-host plan, so an idempotent write
+    // has time to find a live replica.
+    let (plain, ks, attempt_timeout) = fault_test_setup(fault_name, "faults", 300, TASKS).await;
+    plain
+        .query(
+            format!("CREATE TABLE {ks}.c (k int PRIMARY KEY, n counter)"),
+            (),
+        )
+        .await
+        .unwrap();
     let rec = Recording::new();
     let s = Session::builder()
         .contact_points(harness::contact_points())
@@ -518,37 +530,7 @@ async fn frozen_node_stops_receiving_new_requests() {
     // this long after the freeze must avoid the frozen node.
     const GRACE: Duration = Duration::from_secs(2);
     let _x = harness::exclusive().await;
-    let plain = Session::builder()
-        .contact_points(harness::contact_points())
-        .local_dc("datacenter1")
-        .build()
-        .await
-        .unwrap();
-    all_pools_up(&plain).await;
-    let ks = harness::keyspace(&plain, "stall", 3).await;
-    plain
-        .query(
-            format!("CREATE TABLE {ks}.t (k int PRIMARY KEY, v int)"),
-            (),
-        )
-        .await
-        .unwrap();
-    let probe = plain
-        .prepare(format!("INSERT INTO {ks}.t (k, v) VALUES (?, ?)"))
-        .await
-        .unwrap()
-        .with_idempotent(true);
-    let attempt_timeout = {
-        let (plain, probe) = (plain.clone(), probe.clone());
-        attempt_timeout_from_healthy_latency("stall", 200, 16, move |i| {
-            let (plain, probe) = (plain.clone(), probe.clone());
-            async move {
-                let k = -1 - i as i32;
-                plain.execute(&probe, (k, k)).await.map(|_| ())
-            }
-        })
-        .await
-    };
+    let (plain, ks, attempt_timeout) = fault_test_setup("stall", "stall", 200, 16).await;
     let seen = Arc::new(FirstAttempts::default());
     let observer: Arc<dyn ringbolt::RequestObserver> = seen.clone();
     let s = Session::builder()
